@@ -1,0 +1,245 @@
+"""Configuration: a TOML file validated into typed, frozen settings.
+
+Read only at the edge (the CLI). Library functions take the section they need as an
+argument. Relative paths in the file are resolved against the file's own folder; secrets
+never live in the file: it names environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .models import FeedSpec
+
+DEFAULT_CONFIG = "digest.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Section):
+    url: str
+    name: str = ""
+    topic: str | None = None
+    weight: Annotated[float, Field(gt=0)] = 1.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+    def spec(self) -> FeedSpec:
+        return FeedSpec(url=self.url, name=self.name or self.url, topic=self.topic, weight=self.weight)
+
+
+class GatherConfig(_Section):
+    """How feeds and linked pages are fetched."""
+
+    connect_timeout: Annotated[float, Field(gt=0)] = 10.0
+    read_timeout: Annotated[float, Field(gt=0)] = 20.0
+    total_timeout: Annotated[float, Field(gt=0)] = 60.0
+    max_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
+    concurrency: Annotated[int, Field(ge=1)] = 16
+    per_host: Annotated[int, Field(ge=1)] = 2
+    user_agent: str | None = None
+    full_text: bool = True
+    full_text_min_words: Annotated[int, Field(ge=0)] = 120
+    allow_private_addresses: bool = False
+    group_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    max_per_topic: Annotated[int, Field(ge=1)] | None = None
+
+
+class CondenseConfig(_Section):
+    """Which condenser runs. The extractive one needs no network and no model."""
+
+    backend: Literal["extractive", "llm"] = "extractive"
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str = "DIGEST_LLM_API_KEY"
+    timeout: Annotated[float, Field(gt=0)] = 60.0
+    retries: Annotated[int, Field(ge=0)] = 2
+    token_budget: Annotated[int, Field(ge=0)] = 200_000
+    max_key_points: Annotated[int, Field(ge=3, le=5)] = 5
+
+    @model_validator(mode="after")
+    def _llm_needs_endpoint(self) -> CondenseConfig:
+        if self.backend == "llm" and not (self.base_url and self.model):
+            raise ValueError("backend = 'llm' needs base_url and model")
+        return self
+
+
+class RenderConfig(_Section):
+    """How the email looks. ``subject`` and ``preheader`` are jinja2 templates."""
+
+    subject: str = "{{ title }}: {{ top_headline }}"
+    preheader: str | None = None
+    intro: str = ""
+    language: str = "en"
+    skip_empty: bool = True
+    unsubscribe_url: str = "https://example.org/unsubscribe"
+    manage_url: str | None = None
+    unsubscribe_mailto: str | None = None
+    list_id: str | None = None
+
+
+class DeliveryConfig(_Section):
+    """Where messages go. The transport is a URL: ``smtp://``, ``smtps://`` or ``file:DIR``."""
+
+    transport: str = "file:outbox"
+    username_env: str = "DIGEST_SMTP_USER"
+    password_env: str = "DIGEST_SMTP_PASSWORD"
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+    pool_size: Annotated[int, Field(ge=1, le=64)] = 4
+    rate_per_second: Annotated[float, Field(gt=0)] | None = None
+    rate_per_hour: Annotated[int, Field(gt=0)] | None = None
+    max_attempts: Annotated[int, Field(ge=1)] = 5
+    backoff_base: Annotated[float, Field(ge=0)] = 1.0
+    backoff_max: Annotated[float, Field(ge=0)] = 60.0
+    bounce_after: Annotated[int, Field(ge=1)] = 3
+    ca_file: Path | None = None
+    dkim_key: Path | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+
+
+class Settings(_Section):
+    """The whole configuration. Build with :func:`load_config`."""
+
+    title: str = "Daily digest"
+    sender: str = "Digest <digest@example.org>"
+    postal_address: str = ""
+    timezone: str = "UTC"
+    schedule: str = "0 7 * * *"
+    window_hours: Annotated[float, Field(gt=0)] = 36.0
+    max_stories: Annotated[int, Field(ge=1, le=100)] = 15
+    secret_env: str = "DIGEST_SECRET"
+    store: str = "digest.db"
+    subscribers: Path | None = None
+    templates: Path | None = None
+    feeds: tuple[FeedConfig, ...] = ()
+    gather: GatherConfig = GatherConfig()
+    condense: CondenseConfig = CondenseConfig()
+    render: RenderConfig = RenderConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    base_dir: Path = Path(".")  # folder of the config file; not read from the file
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {v!r}") from exc
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {v!r}: {exc}") from exc
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def feed_specs(self) -> tuple[FeedSpec, ...]:
+        return tuple(f.spec() for f in self.feeds)
+
+    def path(self, p: Path | str) -> Path:
+        """Resolve a path from the config file against the file's folder."""
+        p = Path(p).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def store_url(self) -> str:
+        """SQLAlchemy URL of the store: a URL as given, else a SQLite file path."""
+        if "://" in self.store:
+            return self.store
+        return f"sqlite:///{self.path(self.store)}"
+
+    @property
+    def templates_dir(self) -> Path | None:
+        return self.path(self.templates) if self.templates else None
+
+    @property
+    def subscribers_path(self) -> Path | None:
+        return self.path(self.subscribers) if self.subscribers else None
+
+    def transport_url(self) -> str:
+        """The delivery URL; a relative ``file:`` folder is resolved against the config's folder."""
+        url = self.delivery.transport
+        if url.startswith("file:") and not url.startswith("file://"):
+            return f"file:{self.path(url[5:])}"
+        return url
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_config(data: Mapping[str, Any], *, source: str, base_dir: Path) -> Settings:
+    """Validate a parsed TOML mapping; errors name ``source`` and the key."""
+    if "base_dir" in data:
+        raise ConfigError(f"{source}: base_dir: not a setting")
+    try:
+        return Settings.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        msg = first["msg"].removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {_loc(first['loc'])}: {msg}{more}") from exc
+
+
+def load_config(path: Path | str | None = None) -> Settings:
+    """Read and validate a TOML configuration file.
+
+    Args:
+        path: the file; ``None`` means ``digest.toml`` in the current folder, or the
+            defaults when there is none.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or holds an invalid value.
+    """
+    if path is None:
+        default = Path(DEFAULT_CONFIG)
+        if not default.exists():
+            return parse_config({}, source="(defaults)", base_dir=Path.cwd())
+        path = default
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return parse_config(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def secret(name: str, environ: Mapping[str, str]) -> str | None:
+    """A secret from the environment, or ``None`` when unset or empty."""
+    value = environ.get(name, "")
+    return value or None

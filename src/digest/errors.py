@@ -1,0 +1,70 @@
+"""One exception tree, rooted at :class:`DigestError`.
+
+Each error carries the exit code the CLI uses for it and a one-line message that names the
+place (file and line, feed URL, header). Dependency errors are mapped at the edges with
+``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Base of every error digest raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(DigestError, ValueError):
+    """The configuration file or a flag is invalid. Exit code 2."""
+
+    exit_code = 2
+
+
+class UsageError(DigestError, ValueError):
+    """The command line is invalid. Exit code 2."""
+
+    exit_code = 2
+
+
+class InputError(DigestError, ValueError):
+    """An input file (article, CSV, JSONL) cannot be used."""
+
+    exit_code = 2
+
+
+class FeedError(DigestError):
+    """A feed could not be fetched or parsed. Never stops a run."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class CondenseError(DigestError):
+    """An article could not be condensed (for example: it holds no text)."""
+
+
+class TemplateError(DigestError):
+    """A template could not be loaded, rendered or compiled; names the file and line."""
+
+    exit_code = 2
+
+
+class StorageError(DigestError):
+    """The store failed or holds a schema this version cannot use."""
+
+
+class DeliveryError(DigestError):
+    """A message could not be handed over. ``permanent`` separates 5xx from retryable errors."""
+
+    def __init__(self, recipient: str, reason: str, *, permanent: bool, code: int | None = None) -> None:
+        super().__init__(f"{recipient}: {reason}")
+        self.recipient = recipient
+        self.reason = reason
+        self.permanent = permanent
+        self.code = code
+
+
+class HeaderError(DigestError, ValueError):
+    """A header value would be unsafe (CR or LF) or invalid; the message is never sent."""

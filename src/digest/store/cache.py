@@ -1,0 +1,31 @@
+"""Condensations cached by content hash, so each article is condensed once whatever the backend."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+
+from ..models import Condensed
+from ..serialize import condensed_from_dict, condensed_to_dict
+from . import schema
+from .base import StoreBase
+
+
+class CacheStore(StoreBase):
+    def cached_condensation(self, key: str) -> Condensed | None:
+        with self.begin() as conn:
+            data = conn.scalar(select(schema.condensations.c.data).where(schema.condensations.c.key == key))
+        return condensed_from_dict(json.loads(data)) if data else None
+
+    def cache_condensation(self, key: str, condensed: Condensed) -> None:
+        data = json.dumps(condensed_to_dict(condensed), ensure_ascii=False)
+        t = schema.condensations
+        with self.begin() as conn:
+            if conn.scalar(select(t.c.key).where(t.c.key == key)) is None:
+                conn.execute(
+                    insert(t).values(key=key, backend=condensed.backend, data=data, created=datetime.now(UTC))
+                )
+            else:
+                conn.execute(update(t).where(t.c.key == key).values(backend=condensed.backend, data=data))

@@ -1,0 +1,100 @@
+"""Engine, migrations and the :class:`Store` that composes the per-domain parts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import StorageError
+from . import schema
+from .cache import CacheStore
+from .entries import EntryStore
+from .ledger import LedgerStore
+from .runs import RunStore
+from .subscribers import SubscriberStore
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, RunStore):
+    """All persistent state. Thread-safe for short transactions; use as a context manager."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StorageError(f"store {self.engine.url.render_as_string(hide_password=True)}: {exc}") from exc
+
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version now in force."""
+        with self.begin() as conn:
+            if not inspect(conn).has_table(schema.schema_version.name):
+                schema.schema_version.create(conn)
+            done = set(conn.scalars(select(schema.schema_version.c.version)))
+            latest = max(v for v, _, _ in schema.MIGRATIONS)
+            newer = [v for v in done if v > latest]
+            if newer:
+                raise StorageError(
+                    f"store schema version {max(newer)} is newer than this digest ({latest}): upgrade digest"
+                )
+            for version, name, migrate in schema.MIGRATIONS:
+                if version not in done:
+                    migrate(conn)
+                    conn.execute(
+                        insert(schema.schema_version).values(version=version, name=name, applied=now_utc())
+                    )
+        return latest
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_store(url_or_path: str | Path) -> Store:
+    """Open (and migrate) the store at a SQLAlchemy URL or a SQLite file path.
+
+    Raises:
+        StorageError: the database cannot be opened or its schema is too new.
+    """
+    url = str(url_or_path)
+    if "://" not in url:
+        path = Path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+    try:
+        engine = create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StorageError(f"store {url}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    store = Store(engine)
+    store.migrate()
+    return store

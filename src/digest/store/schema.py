@@ -1,0 +1,138 @@
+"""The store's schema, in one place, with versioned migrations.
+
+Portable SQL through SQLAlchemy Core, so the same code runs on SQLite (the default) and on
+PostgreSQL. Timestamps are stored as timezone-aware values in UTC. Each migration is a
+function of a connection; the version applied is recorded in ``digest_schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "digest_schema",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied", DateTime(timezone=True), nullable=False),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("name", String(500), nullable=False, default=""),
+    Column("etag", String(1000)),
+    Column("last_modified", String(200)),
+    Column("moved_to", String(2048)),  # target of a permanent redirect
+    Column("last_success", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime(timezone=True)),
+    Column("failures", Integer, nullable=False, default=0),  # consecutive
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", String(2048), primary_key=True),
+    Column("feed_url", String(2048), nullable=False),
+    Column("feed_name", String(500), nullable=False, default=""),
+    Column("title", Text, nullable=False, default=""),
+    Column("link", String(4096), nullable=False, default=""),
+    Column("published", DateTime(timezone=True), nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("html", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("topic", String(200)),
+    Column("weight", Float, nullable=False, default=1.0),
+    Column("content_hash", String(64), nullable=False, default=""),
+    Index("ix_entries_published", "published"),
+    Index("ix_entries_content_hash", "content_hash"),
+)
+
+condensations = Table(
+    "condensations",
+    metadata,
+    Column("key", String(128), primary_key=True),  # content hash + backend
+    Column("backend", String(50), nullable=False),
+    Column("data", Text, nullable=False),  # JSON of Condensed
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("name", String(500), nullable=False, default=""),
+    Column("status", String(20), nullable=False, default="active"),
+    Column("timezone", String(100)),
+    Column("topics", Text, nullable=False, default=""),  # comma-separated; empty = all
+    Column("hard_failures", Integer, nullable=False, default=0),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+)
+
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", String(50), primary_key=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("data", Text, nullable=False),  # JSON: the stories as condensed, so a rerun sends the same
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("edition_id", String(50), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Column("state", String(20), nullable=False),  # pending, sending, sent, failed
+    Column("message_id", String(500), nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("permanent", Boolean, nullable=False, default=False),
+    Column("code", Integer),
+    Column("reason", Text),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Index("ix_deliveries_state", "edition_id", "state"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition_id", String(50), nullable=False),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False, default="running"),
+    Column("summary", Text, nullable=False, default="{}"),  # JSON
+    UniqueConstraint("id"),
+)
+
+
+def _initial(conn: Connection) -> None:
+    for table in (feeds, entries, condensations, subscribers, editions, deliveries, runs):
+        table.create(conn, checkfirst=True)
+
+
+Migration = Callable[[Connection], None]
+
+# Append only: (version, name, function). Never edit a migration that has been released.
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial", _initial),
+]
