@@ -8,6 +8,7 @@ never live in the file: it names environment variables that hold them.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -160,7 +161,14 @@ class Settings(_Section):
 
     @property
     def feed_specs(self) -> tuple[FeedSpec, ...]:
-        return tuple(f.spec() for f in self.feeds)
+        """The feeds, with local file paths resolved against the config file's folder."""
+        specs = []
+        for f in self.feeds:
+            spec = f.spec()
+            if "://" not in spec.url and not spec.url.startswith("file:"):
+                spec = replace(spec, url=str(self.path(spec.url)))
+            specs.append(spec)
+        return tuple(specs)
 
     def path(self, p: Path | str) -> Path:
         """Resolve a path from the config file against the file's folder."""

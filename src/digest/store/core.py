@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,24 @@ class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, RunStore):
                         insert(schema.schema_version).values(version=version, name=name, applied=now_utc())
                     )
         return latest
+
+    def meta_value(self, key: str, default: Callable[[], str]) -> str:
+        """A value kept in the store; ``default()`` is computed and saved on first use."""
+        t = schema.meta
+        with self.begin() as conn:
+            value = conn.scalar(select(t.c.value).where(t.c.key == key))
+            if value is None:
+                value = default()
+                conn.execute(insert(t).values(key=key, value=value))
+            return str(value)
+
+    def signing_secret(self, environ: Mapping[str, str], env_name: str) -> bytes:
+        """The key that signs unsubscribe tokens: the environment variable when set, else one made
+        at random the first time and kept in the store (so links stay valid across runs)."""
+        from_env = environ.get(env_name)
+        if from_env:
+            return from_env.encode()
+        return self.meta_value("signing_secret", lambda: secrets.token_urlsafe(32)).encode()
 
     def close(self) -> None:
         self.engine.dispose()

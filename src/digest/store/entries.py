@@ -55,7 +55,8 @@ class EntryStore(StoreBase):
                 if s.url in names:
                     values["name"] = names[s.url]
                 if conn.execute(update(_F).where(_F.c.url == s.url).values(**values)).rowcount == 0:
-                    conn.execute(insert(_F).values(url=s.url, name=names.get(s.url, ""), **values))
+                    values.setdefault("name", "")
+                    conn.execute(insert(_F).values(url=s.url, **values))
 
     def seen_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of these entry ids are already stored."""

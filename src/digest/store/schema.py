@@ -124,9 +124,16 @@ runs = Table(
     UniqueConstraint("id"),
 )
 
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 
 def _initial(conn: Connection) -> None:
-    for table in (feeds, entries, condensations, subscribers, editions, deliveries, runs):
+    for table in (meta, feeds, entries, condensations, subscribers, editions, deliveries, runs):
         table.create(conn, checkfirst=True)
 
 

@@ -1,0 +1,85 @@
+"""Progress bars and the readable end-of-run summary (on stderr; stdout stays for data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..gather import FeedOutcome
+from ..pipeline import Progress as PipelineProgress
+from ..pipeline import RunSummary
+
+_LABELS = {"gather": "Gathering feeds", "condense": "Condensing stories", "deliver": "Delivering"}
+
+
+@contextmanager
+def progress_bars(console: Console, *, enabled: bool = True) -> Iterator[PipelineProgress]:
+    """Pipeline callbacks that drive one rich progress bar per stage."""
+    if not enabled:
+        yield PipelineProgress()
+        return
+    bars = Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    current: list[int] = []
+
+    def stage(name: str, total: int) -> None:
+        current.append(bars.add_task(_LABELS.get(name, name), total=total or None))
+
+    def advance() -> None:
+        if current:
+            bars.advance(current[-1])
+
+    def feed_done(_outcome: FeedOutcome) -> None:
+        advance()
+
+    with bars:
+        yield PipelineProgress(feed_done=feed_done, stage=stage, advance=advance)
+
+
+def print_summary(console: Console, summary: RunSummary) -> None:
+    """A short, readable account of the run."""
+    console.print(f"[bold]Edition {summary.edition_id}[/bold]")
+    failed = [f for f in summary.feeds if f.status == "error"]
+    console.print(
+        f"  feeds: {len(summary.feeds)} ({len(summary.feeds) - len(failed)} ok, {len(failed)} failed); "
+        f"new articles: {summary.new_articles}; stories: {summary.stories}"
+        + (" (edition already on record)" if summary.reused_edition else "")
+    )
+    for f in failed:
+        console.print(f"  [red]feed failed[/red] {f.url}: {f.error}")
+    for w in summary.warnings:
+        console.print(f"  [yellow]warning[/yellow] {w}")
+    for e in summary.subscriber_errors:
+        console.print(f"  [yellow]subscriber skipped[/yellow] {e}")
+    fallbacks = summary.condense.get("fallbacks") if summary.condense else None
+    if fallbacks:
+        console.print(f"  [yellow]LLM fell back to extractive[/yellow]: {fallbacks}")
+    d = summary.delivery
+    if summary.stories == 0:
+        console.print("  nothing to send: no stories in the window")
+    elif d is None:
+        console.print(
+            f"  nothing to send: all {summary.subscribers_active} active subscribers already have this edition"
+        )
+    else:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("sent", "retried", "failed", "already sent", "skipped (no topics)"):
+            table.add_column(col, justify="right")
+        table.add_row(
+            str(d.sent), str(d.retried), str(d.failed), str(summary.already_sent), str(summary.skipped_empty)
+        )
+        console.print(table)
+        for reason, n in d.failures_by_reason.items():
+            console.print(f"  [red]failed[/red] {n} × {reason}")
+    if summary.destination and d is not None:
+        console.print(f"  delivered via {summary.destination}")

@@ -1,0 +1,283 @@
+"""The one place where stages, the store and the adapters meet.
+
+Read top-down, :func:`run_edition` is the whole job: subscribers -> gather -> select ->
+condense -> render -> deliver, recording each step in the store. Every stage is a plain
+function or object from its own module; this module only wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .condense import Condenser
+from .config import Settings
+from .deliver import DeliveryReport, deliver, open_transport
+from .errors import CondenseError
+from .gather import FeedOutcome, gather, group_stories
+from .models import Edition, EditionStory, OutgoingMessage, Subscriber
+from .render import EditionRenderer, RenderedMessage
+from .select import select_stories
+from .store import Store
+from .store.ledger import DeliveryState
+from .subscribers import read_subscribers_csv
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Callbacks a front end (the CLI's progress bars) may hook; all optional."""
+
+    feed_done: Callable[[FeedOutcome], None] | None = None
+    stage: Callable[[str, int], None] | None = None  # (stage name, total items) when a stage starts
+    advance: Callable[[], None] | None = None  # one item of the current stage done
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """What a run did, for the CLI's summary, ``digest status`` and the exit code."""
+
+    edition_id: str
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    new_articles: int = 0
+    stories: int = 0
+    reused_edition: bool = False
+    condense: dict[str, Any] = field(default_factory=dict)
+    subscriber_errors: list[str] = field(default_factory=list)
+    subscribers_active: int = 0
+    already_sent: int = 0
+    skipped_empty: int = 0
+    delivery: DeliveryReport | None = None
+    warnings: list[str] = field(default_factory=list)
+    destination: str = ""
+
+    @property
+    def feeds_failed(self) -> int:
+        return sum(1 for f in self.feeds if f.status == "error")
+
+    @property
+    def exit_code(self) -> int:
+        """0 all delivered, 1 some feeds or deliveries failed."""
+        failed = self.delivery.failed if self.delivery else 0
+        return 1 if (self.feeds_failed or failed) else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "edition": self.edition_id,
+            "feeds": {
+                "total": len(self.feeds),
+                "failed": self.feeds_failed,
+                "errors": {f.url: f.error for f in self.feeds if f.status == "error"},
+            },
+            "new_articles": self.new_articles,
+            "stories": self.stories,
+            "reused_edition": self.reused_edition,
+            "condense": self.condense,
+            "subscriber_errors": self.subscriber_errors,
+            "subscribers_active": self.subscribers_active,
+            "already_sent": self.already_sent,
+            "skipped_empty": self.skipped_empty,
+            "delivery": self.delivery.as_dict() if self.delivery else None,
+            "warnings": self.warnings,
+            "destination": self.destination,
+        }
+
+
+def edition_day(now: datetime, settings: Settings) -> date:
+    """The scheduled day an instant belongs to, in the configured timezone."""
+    return now.astimezone(settings.zone).date()
+
+
+def import_subscribers(store: Store, csv_path: Path | None, summary: RunSummary) -> None:
+    """Merge a subscribers CSV into the store (invalid rows reported and skipped)."""
+    if csv_path is None:
+        return
+    result = read_subscribers_csv(csv_path, skip_invalid=True)
+    summary.subscriber_errors.extend(result.errors)
+    store.merge_subscribers(result.subscribers)
+
+
+async def gather_into_store(
+    settings: Settings, store: Store, *, now: datetime, progress: Progress, summary: RunSummary
+) -> None:
+    """Fetch every feed and record new entries and feed health in the store."""
+    specs = settings.feed_specs
+    states = store.feed_states(s.url for s in specs)
+    if progress.stage:
+        progress.stage("gather", len(specs))
+    result = await gather(
+        specs, config=settings.gather, states=states, seen=store.seen_ids, now=now, progress=progress.feed_done
+    )
+    store.add_articles(result.articles, now=now)
+    store.save_feed_states(result.states, names={s.url: s.name for s in specs})
+    summary.feeds = list(result.outcomes)
+    summary.new_articles = len(result.articles)
+
+
+def build_edition(
+    settings: Settings, store: Store, *, day: date, now: datetime, progress: Progress, summary: RunSummary
+) -> Edition:
+    """Select the window's stories, condense each, and return the (unsaved) edition."""
+    window = timedelta(hours=settings.window_hours)
+    articles = store.articles_since(now - window)
+    stories = group_stories(articles, threshold=settings.gather.group_threshold)
+    chosen = select_stories(
+        stories,
+        now=now,
+        window=window,
+        max_stories=settings.max_stories,
+        max_per_topic=settings.gather.max_per_topic,
+    )
+    condenser = Condenser(settings.condense, cache=store)
+    placed: list[EditionStory] = []
+    if progress.stage:
+        progress.stage("condense", len(chosen))
+    for story in chosen:
+        try:
+            placed.append(EditionStory(story=story, condensed=condenser.condense_story(story)))
+        except CondenseError as exc:
+            summary.warnings.append(f"story {story.lead.link or story.id}: {exc}")
+        if progress.advance:
+            progress.advance()
+    summary.condense = condenser.report.as_dict()
+    return Edition(
+        id=day.isoformat(),
+        day=day,
+        title=settings.title,
+        stories=tuple(placed),
+        created=now,
+        intro=settings.render.intro,
+    )
+
+
+def current_edition(
+    settings: Settings, store: Store, *, day: date, now: datetime, progress: Progress, summary: RunSummary
+) -> Edition:
+    """The edition on record for ``day``, or a new one built and recorded now.
+
+    Once recorded, an edition does not change: a rerun (after a crash, or a second
+    ``digest run``) sends exactly what the first run sent.
+    """
+    existing = store.edition(day.isoformat())
+    if existing is not None:
+        summary.reused_edition = True
+        summary.stories = len(existing.stories)
+        return existing
+    edition = build_edition(settings, store, day=day, now=now, progress=progress, summary=summary)
+    summary.stories = len(edition.stories)
+    if edition.stories:
+        edition = store.save_edition(edition)
+    return edition
+
+
+def pending_subscribers(store: Store, edition_id: str, summary: RunSummary) -> list[Subscriber]:
+    """Active subscribers this edition has not yet reached."""
+    active = store.subscribers(active_only=True)
+    states = store.delivery_states(edition_id)
+    todo = [s for s in active if states.get(s.email) is not DeliveryState.SENT]
+    summary.subscribers_active = len(active)
+    summary.already_sent = len(active) - len(todo)
+    return todo
+
+
+def _messages(
+    renderer: EditionRenderer, subscribers: Sequence[Subscriber], summary: RunSummary
+) -> Iterator[OutgoingMessage]:
+    for sub in subscribers:
+        message = renderer.message(sub)
+        if message is None:
+            summary.skipped_empty += 1
+            continue
+        yield message
+
+
+async def run_edition(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime,
+    day: date | None = None,
+    transport_url: str | None = None,
+    subscribers_csv: Path | None = None,
+    environ: Mapping[str, str],
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Gather, condense, render and deliver one edition, to those it has not reached yet.
+
+    Args:
+        settings: the validated configuration.
+        store: the open store (records entries, the edition, the ledger, the run).
+        now: the current instant (timezone-aware); passed in, never read here.
+        day: the edition's day; default: ``now``'s date in the configured timezone.
+        transport_url: overrides ``[delivery] transport``.
+        subscribers_csv: a CSV merged into the store first; default: the config's.
+        environ: where secrets come from.
+        progress: optional callbacks for progress display.
+    """
+    progress = progress or Progress()
+    day = day or edition_day(now, settings)
+    summary = RunSummary(edition_id=day.isoformat())
+    run_id = store.start_run(summary.edition_id)
+    status = "failed"
+    try:
+        import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
+        await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+        edition = current_edition(settings, store, day=day, now=now, progress=progress, summary=summary)
+        todo = pending_subscribers(store, edition.id, summary) if edition.stories else []
+        url = transport_url or settings.transport_url()
+        summary.destination = url
+        if todo:
+            store.plan_deliveries(edition.id, [s.email for s in todo])
+            secret = store.signing_secret(environ, settings.secret_env)
+            renderer = EditionRenderer(edition, settings, secret=secret, now=now)
+            if progress.stage:
+                progress.stage("deliver", len(todo))
+            async with open_transport(url, settings.delivery, environ=environ) as transport:
+                summary.delivery = await deliver(
+                    _messages(renderer, todo, summary),
+                    transport=transport,
+                    ledger=store,
+                    config=settings.delivery,
+                    progress=progress.advance,
+                )
+        status = "ok" if summary.exit_code == 0 else "partial"
+        return summary
+    finally:
+        store.finish_run(run_id, status, summary.as_dict())
+
+
+SAMPLE_SUBSCRIBER = Subscriber(email="reader@example.org", name="Sample Reader")
+
+
+async def preview_edition(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime,
+    day: date | None = None,
+    subscriber: Subscriber | None = None,
+    environ: Mapping[str, str],
+    gather_first: bool = True,
+    progress: Progress | None = None,
+) -> tuple[Edition, Subscriber, RenderedMessage | None]:
+    """The edition as a given subscriber (default: the first active one) would get it; sends nothing.
+
+    The edition is recorded, so what the editor previews is exactly what ``digest run`` sends.
+    """
+    progress = progress or Progress()
+    day = day or edition_day(now, settings)
+    summary = RunSummary(edition_id=day.isoformat())
+    import_subscribers(store, settings.subscribers_path, summary)
+    if gather_first and store.edition(day.isoformat()) is None:
+        await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+    edition = current_edition(settings, store, day=day, now=now, progress=progress, summary=summary)
+    if subscriber is None:
+        active = store.subscribers(active_only=True)
+        subscriber = active[0] if active else SAMPLE_SUBSCRIBER
+    if not edition.stories:
+        return edition, subscriber, None
+    secret = store.signing_secret(environ, settings.secret_env)
+    renderer = EditionRenderer(edition, settings, secret=secret, now=now)
+    return edition, subscriber, renderer.preview(subscriber)

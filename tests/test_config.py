@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_config, secret
+from digest.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "digest.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_example_config_loads(repo_root: Path) -> None:
+    s = load_config(repo_root / "examples" / "digest.toml")
+    assert s.title == "The Morning Brief"
+    assert len(s.feeds) >= 3
+    # relative paths resolve against the config file's folder, not the current one
+    assert all(Path(f.url).is_file() for f in s.feed_specs)
+    assert s.subscribers_path == repo_root / "examples" / ".." / "subscribers.example.csv"
+    assert s.transport_url().startswith("file:")
+    assert Path(s.transport_url()[5:]).parent == (repo_root / "examples" / "..")
+
+
+def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_config(None)
+    assert s.delivery.transport == "file:outbox"
+    assert s.condense.backend == "extractive"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('timezone = "Mars/Olympus"', "timezone: unknown timezone 'Mars/Olympus'"),
+        ('schedule = "every day"', "schedule: invalid cron expression"),
+        ("max_stories = 0", "max_stories: Input should be greater than or equal to 1"),
+        ("[[feeds]]\nname = 'x'", "feeds[0].url: Field required"),
+        ("[delivery]\npool = 3", "delivery.pool: Extra inputs are not permitted"),
+        ("[condense]\nbackend = 'llm'", "condense: backend = 'llm' needs base_url and model"),
+        ("title = ", "Invalid value"),
+    ],
+)
+def test_errors_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert expected in message
+    assert "\n" not in message
+    assert info.value.exit_code == 2
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_secrets_come_from_environment_only() -> None:
+    assert secret("DIGEST_SMTP_PASSWORD", {"DIGEST_SMTP_PASSWORD": "s3cret"}) == "s3cret"
+    assert secret("DIGEST_SMTP_PASSWORD", {"DIGEST_SMTP_PASSWORD": ""}) is None
+    assert secret("DIGEST_SMTP_PASSWORD", {}) is None
+
+
+def test_password_in_file_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"delivery\.password"):
+        load_config(write(tmp_path, "[delivery]\npassword = 'hunter2'"))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from digest.schedule import last_fire_time, missed_edition
+from digest.store.runs import RunRecord
+
+LONDON = ZoneInfo("Europe/London")
+NY = ZoneInfo("America/New_York")
+
+
+def run(edition: str, status: str = "ok", finished: bool = True) -> RunRecord:
+    t = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    return RunRecord(1, edition, t, t if finished else None, status, {})
+
+
+def test_last_fire_time_is_in_the_configured_timezone() -> None:
+    now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    assert last_fire_time("0 7 * * *", NY, now) == datetime(2026, 11, 26, 7, 0, tzinfo=NY)
+    early = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)  # 06:00 in New York: yesterday's
+    assert last_fire_time("0 7 * * *", NY, early) == datetime(2026, 11, 25, 7, 0, tzinfo=NY)
+
+
+def test_missed_run_is_caught_up() -> None:
+    now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    assert missed_edition("0 7 * * *", LONDON, now, []) == date(2026, 11, 26)
+    assert missed_edition("0 7 * * *", LONDON, now, [run("2026-11-25")]) == date(2026, 11, 26)
+
+
+def test_finished_run_is_not_repeated() -> None:
+    now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    assert missed_edition("0 7 * * *", LONDON, now, [run("2026-11-26")]) is None
+    # a partial run (some deliveries failed) counts as done; a crashed one does not
+    assert missed_edition("0 7 * * *", LONDON, now, [run("2026-11-26", "partial")]) is None
+    assert missed_edition("0 7 * * *", LONDON, now, [run("2026-11-26", "running", finished=False)]) == date(
+        2026, 11, 26
+    )
+
+
+def test_older_misses_are_not_caught_up() -> None:
+    now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    # weekly schedule, last fire six days ago: beyond the 24-hour catch-up limit
+    assert missed_edition("0 7 * * 5", LONDON, now, []) is None
