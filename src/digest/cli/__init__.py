@@ -26,11 +26,12 @@ def main() -> None:
 
 
 def _register() -> None:
+    from .edition import edition
     from .run import preview, run
     from .schedule import schedule
     from .status import status
 
-    for command in (run, preview, status, schedule):
+    for command in (run, preview, edition, status, schedule):
         main.add_command(command)
 
 

@@ -1,0 +1,111 @@
+"""The whole job, from feed files to a real SMTP server on loopback, through the CLI."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+
+from digest.cli import main
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtpd() -> Iterator[tuple[Controller, Collect]]:
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def project(tmp_path: Path, repo_root: Path) -> Path:
+    """A copy of the bundled example, so the test writes nothing into the repository."""
+    shutil.copytree(repo_root / "examples", tmp_path / "examples")
+    shutil.copy(repo_root / "subscribers.example.csv", tmp_path / "subscribers.example.csv")
+    return tmp_path
+
+
+def active_subscribers(csv: Path) -> set[str]:
+    lines = csv.read_text(encoding="utf-8").splitlines()[1:]
+    return {line.split(",")[0] for line in lines if ",unsubscribed," not in line}
+
+
+def test_run_delivers_once_through_smtp(project: Path, smtpd: tuple[Controller, Collect]) -> None:
+    controller, handler = smtpd
+    config = project / "examples" / "digest.toml"
+    db = project / "state.db"
+    url = f"smtp://127.0.0.1:{controller.port}"
+    runner = CliRunner()
+
+    first = runner.invoke(main, ["run", "--config", str(config), "--transport", url, "--db", str(db), "-q"])
+    assert first.exit_code == 0, first.output
+    expected = active_subscribers(project / "subscribers.example.csv")
+    assert {r for _, rcpts, _ in handler.messages for r in rcpts} == expected
+    assert len(handler.messages) == len(expected)
+
+    for _, _, raw in handler.messages:
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert msg.get_content_type() == "multipart/alternative"
+        assert {p.get_content_type() for p in msg.iter_parts()} == {"text/plain", "text/html"}
+        for header in ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe"):
+            assert msg[header], header
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "https://" in msg["List-Unsubscribe"]
+        assert "mailto:" in msg["List-Unsubscribe"]
+        html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert 'name="viewport"' in html
+        assert "{{" not in html and "<mj-" not in html
+
+    # the same edition again: nothing more is sent, and the summary says so
+    second = runner.invoke(main, ["run", "--config", str(config), "--transport", url, "--db", str(db)])
+    assert second.exit_code == 0, second.output
+    assert len(handler.messages) == len(expected)
+    assert "nothing to send" in second.output
+    assert "already have this edition" in second.output
+
+    status = runner.invoke(main, ["status", "--db", str(db), "--config", str(config)])
+    assert status.exit_code == 0, status.output
+    assert "sent" in status.output
+
+
+def test_bad_config_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "digest.toml"
+    bad.write_text('timezone = "Nowhere/Special"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}: timezone: unknown timezone" in result.output
+
+
+def test_failed_feed_gives_exit_1_and_still_delivers(
+    project: Path, smtpd: tuple[Controller, Collect]
+) -> None:
+    controller, handler = smtpd
+    config = project / "examples" / "digest.toml"
+    missing = '[[feeds]]\nurl = "feeds/does-not-exist.xml"\nname = "Missing"\n\n[gather]'
+    config.write_text(config.read_text(encoding="utf-8").replace("[gather]", missing, 1), encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["run", "--config", str(config), "--transport", f"smtp://127.0.0.1:{controller.port}", "--db", str(project / "s.db")],
+    )
+    assert result.exit_code == 1, result.output
+    assert "does-not-exist.xml" in result.output
+    assert len(handler.messages) == len(active_subscribers(project / "subscribers.example.csv"))
