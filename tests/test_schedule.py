@@ -42,3 +42,42 @@ def test_older_misses_are_not_caught_up() -> None:
     now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
     # weekly schedule, last fire six days ago: beyond the 24-hour catch-up limit
     assert missed_edition("0 7 * * 5", LONDON, now, []) is None
+
+
+def test_prepare_catches_up_then_registers_the_daily_job() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.schedule import prepare
+
+    days: list[date] = []
+
+    async def job(day: date) -> int:
+        days.append(day)
+        return 0
+
+    now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    scheduler = BackgroundScheduler(timezone=LONDON)
+    prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=lambda: [], scheduler=scheduler)
+    assert days == [date(2026, 11, 26)]  # the 07:00 run was missed: caught up at once
+    (registered,) = scheduler.get_jobs()
+    assert registered.coalesce is True
+    assert registered.misfire_grace_time is None
+    nxt = registered.trigger.get_next_fire_time(None, now)
+    assert nxt == datetime(2026, 11, 27, 7, 0, tzinfo=LONDON)
+
+    days.clear()
+    prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=lambda: [run("2026-11-26")], scheduler=BackgroundScheduler())
+    assert days == []
+
+
+def test_a_failing_run_does_not_stop_the_schedule() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.schedule import prepare
+
+    async def job(day: date) -> int:
+        raise RuntimeError("boom")
+
+    now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    scheduler = prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=lambda: [], scheduler=BackgroundScheduler())
+    assert len(scheduler.get_jobs()) == 1

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -52,17 +53,18 @@ def missed_edition(
     return None if done else day
 
 
-def serve(
+def prepare(
     schedule: str,
     zone: ZoneInfo,
     job: Callable[[date], Awaitable[int]],
     *,
     now: Callable[[], datetime],
     runs: Callable[[], list[RunRecord]],
-) -> None:
-    """Run ``job(day)`` at every scheduled time until interrupted; first catch up on a missed run.
+    scheduler: BaseScheduler,
+) -> BaseScheduler:
+    """Catch up on a missed run, then register the daily job on ``scheduler`` (not started).
 
-    ``job`` gets the edition's day (the scheduled day, even when it runs late).
+    ``job`` gets the edition's day: the scheduled day, even when it runs late.
     """
 
     def fire(day: date | None = None) -> None:
@@ -77,7 +79,20 @@ def serve(
     if missed is not None:
         log.info("catching up on the missed edition of %s", missed)
         fire(missed)
-    scheduler = BlockingScheduler(timezone=zone)
     # coalesce + no grace limit: after a sleep or downtime, one late run rather than none or many
-    scheduler.add_job(fire, trigger(schedule, zone), coalesce=True, misfire_grace_time=None, max_instances=1)
-    scheduler.start()
+    scheduler.add_job(
+        fire, trigger(schedule, zone), id="daily", coalesce=True, misfire_grace_time=None, max_instances=1
+    )
+    return scheduler
+
+
+def serve(
+    schedule: str,
+    zone: ZoneInfo,
+    job: Callable[[date], Awaitable[int]],
+    *,
+    now: Callable[[], datetime],
+    runs: Callable[[], list[RunRecord]],
+) -> None:
+    """Run ``job(day)`` at every scheduled time until interrupted, after catching up."""
+    prepare(schedule, zone, job, now=now, runs=runs, scheduler=BlockingScheduler(timezone=zone)).start()
