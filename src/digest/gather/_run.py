@@ -1,0 +1,202 @@
+"""The gather stage: every feed fetched, parsed and sanitized; new entries completed with
+their full text. One feed's failure never stops the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from ..config import GatherConfig
+from ..models import Article, FeedSpec, FeedState
+from . import _state
+from ._clean import html_to_text, paragraphs_to_html, sanitize_html
+from ._fetch import PAGE_ACCEPT, Fetched, Fetcher, FetchError
+from ._fulltext import extract_main_text, is_snippet
+from ._identity import entry_id
+from ._parse import ParsedEntry, ParseError, parse_feed
+
+Status = Literal["ok", "not_modified", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """What happened to one feed in this run."""
+
+    url: str
+    name: str
+    status: Status
+    entries: int = 0  # entries in the feed
+    new: int = 0  # entries not seen before (in the store or earlier in this run)
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GatherResult:
+    outcomes: tuple[FeedOutcome, ...]
+    articles: tuple[Article, ...]  # new entries, deduplicated across feeds, sanitized
+    states: tuple[FeedState, ...]  # the new state of every feed
+
+    @property
+    def failed(self) -> bool:
+        """Whether any feed failed."""
+        return any(o.status == "error" for o in self.outcomes)
+
+
+@dataclass
+class _Run:
+    """What the feeds of one run share."""
+
+    config: GatherConfig
+    fetcher: Fetcher
+    seen: Callable[[Iterable[str]], set[str]]
+    now: datetime
+    claimed: set[str] = field(default_factory=set)  # ids taken by an earlier feed of this run
+
+
+def _is_local(url: str) -> bool:
+    scheme = urlsplit(url).scheme.lower()
+    return scheme == "file" or ("://" not in url and len(scheme) <= 1)  # "C:\..." is a path
+
+
+def _read_local(url: str, state: FeedState, limit: int) -> Fetched:
+    """A feed file: its modification time and size stand in for Last-Modified."""
+    path = Path(url2pathname(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
+    try:
+        st = path.stat()
+        stamp = f"file:{st.st_mtime_ns}:{st.st_size}"
+        if state.last_modified == stamp:
+            return Fetched(url, 304, {}, b"")
+        if st.st_size > limit:
+            raise FetchError(f"file of {st.st_size} bytes exceeds the {limit}-byte limit")
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise FetchError(f"cannot read: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise FetchError(f"file exceeds the {limit}-byte limit")
+    return Fetched(url, 200, {"last-modified": stamp}, data)
+
+
+async def _fetch_feed(run: _Run, spec: FeedSpec, state: FeedState) -> Fetched:
+    url = _state.fetch_url(spec, state)
+    if _is_local(url):
+        return await asyncio.to_thread(_read_local, url, state, run.config.max_bytes)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise FetchError(f"unsupported URL scheme {urlsplit(url).scheme!r}")
+    return await run.fetcher.fetch(url, trusted=True, conditional=_state.conditional_headers(spec, state))
+
+
+async def _full_text(run: _Run, article: Article) -> Article:
+    """The article with its linked page's main text, or unchanged when that fails."""
+    try:
+        page = await run.fetcher.fetch(article.link, trusted=False, accept=PAGE_ACCEPT)
+        text = await asyncio.to_thread(extract_main_text, page.body, page.url)
+    except FetchError:
+        return article
+    if len(text) <= len(article.text):
+        return article
+    return replace(article, html=sanitize_html(paragraphs_to_html(text)), text=text)
+
+
+def _article(spec: FeedSpec, feed_name: str, entry: ParsedEntry, now: datetime) -> Article:
+    text = html_to_text(entry.html)
+    published = min(entry.published or now, now)  # missing: first seen; future: clamped
+    return Article(
+        id=entry_id(guid=entry.guid, link=entry.link, feed_url=spec.url, title=entry.title, text=text),
+        feed_url=spec.url,
+        feed_name=feed_name,
+        title=entry.title,
+        link=entry.link,
+        published=published,
+        html=entry.html,
+        text=text,
+        topic=spec.topic,
+        weight=spec.weight,
+    )
+
+
+async def _one(run: _Run, spec: FeedSpec, state: FeedState) -> tuple[FeedOutcome, list[Article], FeedState]:
+    try:
+        fetched = await _fetch_feed(run, spec, state)
+        if fetched.status == 304:
+            return (
+                FeedOutcome(spec.url, spec.name, "not_modified"),
+                [],
+                _state.after_not_modified(state, now=run.now),
+            )
+        parsed = await asyncio.to_thread(parse_feed, fetched.body, url=fetched.url, headers=fetched.headers)
+    except (FetchError, ParseError) as exc:
+        new_state = _state.after_error(state, now=run.now, reason=exc.reason)
+        return FeedOutcome(spec.url, spec.name, "error", error=exc.reason), [], new_state
+    name = parsed.title if spec.name == spec.url and parsed.title else spec.name
+    articles = list({a.id: a for a in (_article(spec, name, e, run.now) for e in parsed.entries)}.values())
+    known = run.seen([a.id for a in articles]) | run.claimed
+    new = [a for a in articles if a.id not in known]
+    run.claimed.update(a.id for a in new)
+    if run.config.full_text:
+        min_words = run.config.full_text_min_words
+        jobs = [_full_text(run, a) if a.link and is_snippet(a.text, min_words) else _done(a) for a in new]
+        new = list(await asyncio.gather(*jobs))
+    new_state = _state.after_fetch(
+        state,
+        now=run.now,
+        etag=fetched.headers.get("etag"),
+        last_modified=fetched.headers.get("last-modified"),
+        moved_to=fetched.moved_to,
+    )
+    outcome = FeedOutcome(spec.url, name, "ok", len(parsed.entries), len(new), warnings=parsed.warnings)
+    return outcome, new, new_state
+
+
+async def _done(article: Article) -> Article:
+    return article
+
+
+async def gather(
+    feeds: Sequence[FeedSpec],
+    *,
+    config: GatherConfig,
+    states: Mapping[str, FeedState],
+    seen: Callable[[Iterable[str]], set[str]],
+    now: datetime,
+    progress: Callable[[FeedOutcome], None] | None = None,
+) -> GatherResult:
+    """Fetch every feed, parse and sanitize its entries, and complete snippets with full text.
+
+    Args:
+        feeds: the feeds the editor named (trusted: loopback and private addresses allowed);
+            http(s) URLs, ``file:`` URLs or local paths. Duplicates are fetched once.
+        config: timeouts, limits, concurrency and full-text settings.
+        states: what the store remembers of each feed (by ``FeedSpec.url``).
+        seen: returns which of the given entry ids the store already has; only new
+            entries get their full text fetched and are returned.
+        now: the time of this run (first-seen time of undated entries; health stamps).
+        progress: called once per feed as soon as it is done.
+
+    Returns:
+        Per-feed outcomes (in the order of ``feeds``), new articles (deduplicated across
+        feeds and against the store) and the new state of every feed.
+    """
+    unique = list({f.url: f for f in feeds}.values())
+    async with Fetcher(config) as fetcher:
+        run = _Run(config, fetcher, seen, now)
+
+        async def one(spec: FeedSpec) -> tuple[FeedOutcome, list[Article], FeedState]:
+            result = await _one(run, spec, states.get(spec.url) or FeedState(url=spec.url))
+            if progress is not None:
+                progress(result[0])
+            return result
+
+        results = await asyncio.gather(*(one(spec) for spec in unique))
+    return GatherResult(
+        outcomes=tuple(r[0] for r in results),
+        articles=tuple(a for r in results for a in r[1]),
+        states=tuple(r[2] for r in results),
+    )
