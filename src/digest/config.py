@@ -72,6 +72,8 @@ class CondenseConfig(_Section):
     retries: Annotated[int, Field(ge=0)] = 2
     token_budget: Annotated[int, Field(ge=0)] = 200_000
     max_key_points: Annotated[int, Field(ge=3, le=5)] = 5
+    backoff: Annotated[float, Field(ge=0)] = 1.0  # seconds before the first retry; doubles each time
+    max_input_chars: Annotated[int, Field(ge=1000)] = 12_000  # per article sent to the LLM
 
     @model_validator(mode="after")
     def _llm_needs_endpoint(self) -> CondenseConfig:
@@ -81,9 +83,15 @@ class CondenseConfig(_Section):
 
 
 class RenderConfig(_Section):
-    """How the email looks. ``subject`` and ``preheader`` are jinja2 templates."""
+    """How the email looks. ``subject`` and ``preheader`` are jinja2 templates.
 
-    subject: str = "{{ title }}: {{ top_headline }}"
+    Both see ``title``, ``date``, ``short_date``, ``date_iso``, ``top_headline``,
+    ``headlines`` and ``count``; the preheader defaults to the top three headlines. The
+    unsubscribe and manage links get a signed ``token`` query parameter per subscriber; the
+    manage link falls back to the unsubscribe one, the mailto to the sender's address.
+    """
+
+    subject: str = "{{ title }} · {{ short_date }}: {{ top_headline }}"
     preheader: str | None = None
     intro: str = ""
     language: str = "en"
@@ -92,6 +100,21 @@ class RenderConfig(_Section):
     manage_url: str | None = None
     unsubscribe_mailto: str | None = None
     list_id: str | None = None
+
+    @field_validator("unsubscribe_url", "manage_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        # RFC 8058 one-click unsubscribe needs https; the link carries a per-subscriber token.
+        if v is not None and (not v.startswith("https://") or not v.isascii() or any(c.isspace() for c in v)):
+            raise ValueError(f"must be an https:// URL without spaces, got {v!r}")
+        return v
+
+    @field_validator("language")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if not v.replace("-", "").isalnum():
+            raise ValueError(f"must be a language tag such as 'en' or 'pt-BR', got {v!r}")
+        return v
 
 
 class DeliveryConfig(_Section):

@@ -1,0 +1,199 @@
+"""The view model: what the templates see of an edition. Contains no I/O.
+
+Everything from feeds is untrusted plain text; the HTML templates escape it (jinja
+autoescape), and only http(s) links with a host survive :func:`safe_link`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlsplit
+
+from ..models import Edition, EditionStory, Subscriber
+
+WORDS_PER_MINUTE = 230
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_LONG_MONTHS = {"Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "Jun": "June"}
+_LONG_MONTHS |= {"Jul": "July", "Aug": "August", "Sep": "September", "Oct": "October"}
+_LONG_MONTHS |= {"Nov": "November", "Dec": "December"}
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_SPACE = re.compile(r"\s+")
+_UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f<>\"'`\\]")
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A link listed by number at the end of the plain-text part."""
+
+    number: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A named link to one report (an outlet and its article)."""
+
+    name: str
+    link: str
+    ref: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PointView:
+    text: str
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    headline: str
+    link: str
+    ref: int | None
+    source: str
+    summary: str
+    key_points: tuple[PointView, ...]
+    also: tuple[Source, ...]
+    reading_minutes: int
+    topic: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    topic: str | None
+    label: str
+    stories: tuple[StoryView, ...]
+
+
+def one_line(text: str) -> str:
+    """Collapse all whitespace (newlines included) to single spaces."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def safe_link(url: str) -> str:
+    """``url`` when it is an absolute http(s) URL with a host, else ``""``."""
+    url = url.strip()
+    if not url or _UNSAFE_URL.search(url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else ""
+
+
+def long_date(day: date) -> str:
+    """``Thursday, 26 November 2026`` (English; locale-independent on purpose)."""
+    month = _MONTHS[day.month - 1]
+    return f"{_DAYS[day.weekday()]}, {day.day} {_LONG_MONTHS.get(month, month)} {day.year}"
+
+
+def short_date(day: date) -> str:
+    """``26 Nov 2026``."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def topic_label(topic: str | None, *, alone: bool) -> str:
+    """A section heading: the topic as written, capitalised; none for a lone untopical section."""
+    if topic is None:
+        return "" if alone else "More news"
+    text = one_line(topic.replace("_", " "))
+    return text[:1].upper() + text[1:]
+
+
+def reading_minutes(text: str) -> int:
+    """Minutes to read ``text`` at an ordinary adult pace; at least one."""
+    return max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE))
+
+
+def select(edition: Edition, subscriber: Subscriber) -> tuple[int, ...]:
+    """Indexes of the stories a subscriber gets: all, or those of their topics (case-insensitive)."""
+    if not subscriber.topics:
+        return tuple(range(len(edition.stories)))
+    wanted = {t.strip().casefold() for t in subscriber.topics}
+    return tuple(
+        i for i, s in enumerate(edition.stories) if s.topic is not None and s.topic.casefold() in wanted
+    )
+
+
+class _Numbering:
+    """Numbers distinct links in order of first use, for the text part's link list."""
+
+    def __init__(self) -> None:
+        self.refs: dict[str, int] = {}
+
+    def __call__(self, url: str) -> int | None:
+        if not url:
+            return None
+        return self.refs.setdefault(url, len(self.refs) + 1)
+
+
+def _story(es: EditionStory, number: _Numbering) -> StoryView:
+    articles = es.story.articles
+    lead = articles[0]
+    link = safe_link(lead.link)
+    ref = number(link)
+
+    def source(index: int) -> Source:
+        a = articles[index] if 0 <= index < len(articles) else lead
+        url = safe_link(a.link)
+        return Source(one_line(a.feed_name) or "source", url, number(url))
+
+    summary = es.condensed.summary.strip()
+    # A point the summary already says in full (an extractive condenser may repeat the lead
+    # sentence, sometimes cut with "…") would only make the reader read it twice.
+    said = one_line(summary).casefold()
+    points = tuple(
+        PointView(one_line(k.text), source(k.source))
+        for k in es.condensed.key_points
+        if one_line(k.text).rstrip("…. ").casefold() not in said
+    )
+    seen = {(one_line(lead.feed_name), link)}
+    also: list[Source] = []
+    for i in range(1, len(articles)):
+        s = source(i)
+        if (s.name, s.link) not in seen:
+            seen.add((s.name, s.link))
+            also.append(s)
+    return StoryView(
+        headline=one_line(es.condensed.headline) or one_line(lead.title),
+        link=link,
+        ref=ref,
+        source=one_line(lead.feed_name),
+        summary=summary,
+        key_points=points,
+        also=tuple(also),
+        reading_minutes=reading_minutes(lead.text),
+        topic=es.topic,
+    )
+
+
+def sections(edition: Edition, indexes: Sequence[int]) -> tuple[tuple[SectionView, ...], tuple[Ref, ...]]:
+    """The chosen stories grouped by topic (in order of first appearance) and the numbered links."""
+    number = _Numbering()
+    by_topic: dict[str | None, list[StoryView]] = {}
+    for i in indexes:
+        es = edition.stories[i]
+        by_topic.setdefault(es.topic, []).append(_story(es, number))
+    alone = len(by_topic) == 1
+    out = tuple(
+        SectionView(topic, topic_label(topic, alone=alone), tuple(stories))
+        for topic, stories in by_topic.items()
+    )
+    return out, tuple(Ref(n, url) for url, n in number.refs.items())
+
+
+def headlines(secs: Iterable[SectionView]) -> list[str]:
+    """Every headline, in the order the email shows them."""
+    return [s.headline for sec in secs for s in sec.stories]
+
+
+def default_preheader(heads: Sequence[str], limit: int = 140) -> str:
+    """The preview line: the top headlines joined, cut at a word near ``limit`` characters."""
+    text = " · ".join(heads[:3])
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ·,;:") + "…"
