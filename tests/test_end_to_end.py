@@ -7,33 +7,18 @@ import email.policy
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from digest.cli import main
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
+from smtpd_helpers import Server, smtp_server
 
 
 @pytest.fixture
-def smtpd() -> Iterator[tuple[Controller, Collect]]:
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield controller, handler
-    finally:
-        controller.stop()
+def smtpd() -> Iterator[Server]:
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -49,21 +34,21 @@ def active_subscribers(csv: Path) -> set[str]:
     return {line.split(",")[0] for line in lines if ",unsubscribed," not in line}
 
 
-def test_run_delivers_once_through_smtp(project: Path, smtpd: tuple[Controller, Collect]) -> None:
-    controller, handler = smtpd
+def test_run_delivers_once_through_smtp(project: Path, smtpd: Server) -> None:
+    handler = smtpd.handler
     config = project / "examples" / "digest.toml"
     db = project / "state.db"
-    url = f"smtp://127.0.0.1:{controller.port}"
+    url = smtpd.url
     runner = CliRunner()
 
     first = runner.invoke(main, ["run", "--config", str(config), "--transport", url, "--db", str(db), "-q"])
     assert first.exit_code == 0, first.output
     expected = active_subscribers(project / "subscribers.example.csv")
-    assert {r for _, rcpts, _ in handler.messages for r in rcpts} == expected
-    assert len(handler.messages) == len(expected)
+    assert {r for m in handler.received for r in m.recipients} == expected
+    assert len(handler.received) == len(expected)
 
-    for _, _, raw in handler.messages:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
+    for m in handler.received:
+        msg = email.message_from_bytes(m.data, policy=email.policy.default)
         assert msg.get_content_type() == "multipart/alternative"
         assert {p.get_content_type() for p in msg.iter_parts()} == {"text/plain", "text/html"}
         for header in ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe"):
@@ -73,12 +58,13 @@ def test_run_delivers_once_through_smtp(project: Path, smtpd: tuple[Controller, 
         assert "mailto:" in msg["List-Unsubscribe"]
         html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert 'name="viewport"' in html
-        assert "{{" not in html and "<mj-" not in html
+        assert "{{" not in html
+        assert "<mj-" not in html
 
     # the same edition again: nothing more is sent, and the summary says so
     second = runner.invoke(main, ["run", "--config", str(config), "--transport", url, "--db", str(db)])
     assert second.exit_code == 0, second.output
-    assert len(handler.messages) == len(expected)
+    assert len(handler.received) == len(expected)
     assert "nothing to send" in second.output
     assert "already have this edition" in second.output
 
@@ -95,17 +81,23 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     assert f"{bad}: timezone: unknown timezone" in result.output
 
 
-def test_failed_feed_gives_exit_1_and_still_delivers(
-    project: Path, smtpd: tuple[Controller, Collect]
-) -> None:
-    controller, handler = smtpd
+def test_failed_feed_gives_exit_1_and_still_delivers(project: Path, smtpd: Server) -> None:
+    handler = smtpd.handler
     config = project / "examples" / "digest.toml"
     missing = '[[feeds]]\nurl = "feeds/does-not-exist.xml"\nname = "Missing"\n\n[gather]'
     config.write_text(config.read_text(encoding="utf-8").replace("[gather]", missing, 1), encoding="utf-8")
     result = CliRunner().invoke(
         main,
-        ["run", "--config", str(config), "--transport", f"smtp://127.0.0.1:{controller.port}", "--db", str(project / "s.db")],
+        [
+            "run",
+            "--config",
+            str(config),
+            "--transport",
+            smtpd.url,
+            "--db",
+            str(project / "s.db"),
+        ],
     )
     assert result.exit_code == 1, result.output
     assert "does-not-exist.xml" in result.output
-    assert len(handler.messages) == len(active_subscribers(project / "subscribers.example.csv"))
+    assert len(handler.received) == len(active_subscribers(project / "subscribers.example.csv"))

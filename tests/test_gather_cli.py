@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from digest.cli import main
 from digest.store import open_store
-from test_gather import item, rss
 from feed_server import FeedServer, Reply
+from test_gather import item, rss
 
 
 @pytest.fixture

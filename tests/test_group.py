@@ -195,7 +195,7 @@ DIFFERENT = [
 ]
 
 
-def _together(a: Article, b: Article, threshold: float = 0.5) -> bool:
+def _together(a: Article, b: Article, threshold: float = 0.3) -> bool:
     stories = group_stories([a, b, *BACKGROUND], threshold=threshold)
     return any({a.id, b.id} <= {x.id for x in s.articles} for s in stories)
 

@@ -57,7 +57,7 @@ def test_prepare_catches_up_then_registers_the_daily_job() -> None:
 
     now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
     scheduler = BackgroundScheduler(timezone=LONDON)
-    prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=lambda: [], scheduler=scheduler)
+    prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=list, scheduler=scheduler)
     assert days == [date(2026, 11, 26)]  # the 07:00 run was missed: caught up at once
     (registered,) = scheduler.get_jobs()
     assert registered.coalesce is True
@@ -66,7 +66,14 @@ def test_prepare_catches_up_then_registers_the_daily_job() -> None:
     assert nxt == datetime(2026, 11, 27, 7, 0, tzinfo=LONDON)
 
     days.clear()
-    prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=lambda: [run("2026-11-26")], scheduler=BackgroundScheduler())
+    prepare(
+        "0 7 * * *",
+        LONDON,
+        job,
+        now=lambda: now,
+        runs=lambda: [run("2026-11-26")],
+        scheduler=BackgroundScheduler(),
+    )
     assert days == []
 
 
@@ -79,5 +86,5 @@ def test_a_failing_run_does_not_stop_the_schedule() -> None:
         raise RuntimeError("boom")
 
     now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-    scheduler = prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=lambda: [], scheduler=BackgroundScheduler())
+    scheduler = prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=list, scheduler=BackgroundScheduler())
     assert len(scheduler.get_jobs()) == 1

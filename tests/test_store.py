@@ -8,8 +8,7 @@ import pytest
 
 from digest.errors import StorageError
 from digest.models import Article, Condensed, FeedState, KeyPoint
-from digest.store import open_store
-from digest.store import schema
+from digest.store import open_store, schema
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
@@ -61,7 +60,9 @@ def test_articles_are_stored_once(tmp_path: Path) -> None:
 
 
 def test_feed_state_round_trip(tmp_path: Path) -> None:
-    state = FeedState(url="https://example.org/feed", etag='"abc"', last_modified="Wed, 25 Nov 2026", failures=2)
+    state = FeedState(
+        url="https://example.org/feed", etag='"abc"', last_modified="Wed, 25 Nov 2026", failures=2
+    )
     with open_store(tmp_path / "d.db") as store:
         store.save_feed_states([state], names={state.url: "Example"})
         store.save_feed_states([state])

@@ -8,8 +8,8 @@ never live in the file: it names environment variables that hold them.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,7 +57,7 @@ class GatherConfig(_Section):
     full_text: bool = True
     full_text_min_words: Annotated[int, Field(ge=0)] = 120
     allow_private_addresses: bool = False
-    group_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    group_threshold: Annotated[float, Field(gt=0, le=1)] = 0.3
     max_per_topic: Annotated[int, Field(ge=1)] | None = None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from .condense import Condenser
 from .config import Settings
 from .deliver import DeliveryReport, deliver, open_transport
-from .errors import CondenseError
+from .errors import CondenseError, HeaderError, TemplateError
 from .gather import FeedOutcome, gather, group_stories
 from .models import Edition, EditionStory, OutgoingMessage, Subscriber
 from .render import EditionRenderer, RenderedMessage
@@ -49,6 +49,7 @@ class RunSummary:
     subscribers_active: int = 0
     already_sent: int = 0
     skipped_empty: int = 0
+    render_failed: list[str] = field(default_factory=list)
     delivery: DeliveryReport | None = None
     warnings: list[str] = field(default_factory=list)
     destination: str = ""
@@ -60,7 +61,7 @@ class RunSummary:
     @property
     def exit_code(self) -> int:
         """0 all delivered, 1 some feeds or deliveries failed."""
-        failed = self.delivery.failed if self.delivery else 0
+        failed = (self.delivery.failed if self.delivery else 0) + len(self.render_failed)
         return 1 if (self.feeds_failed or failed) else 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,6 +80,7 @@ class RunSummary:
             "subscribers_active": self.subscribers_active,
             "already_sent": self.already_sent,
             "skipped_empty": self.skipped_empty,
+            "render_failed": self.render_failed,
             "delivery": self.delivery.as_dict() if self.delivery else None,
             "warnings": self.warnings,
             "destination": self.destination,
@@ -108,7 +110,12 @@ async def gather_into_store(
     if progress.stage:
         progress.stage("gather", len(specs))
     result = await gather(
-        specs, config=settings.gather, states=states, seen=store.seen_ids, now=now, progress=progress.feed_done
+        specs,
+        config=settings.gather,
+        states=states,
+        seen=store.seen_ids,
+        now=now,
+        progress=progress.feed_done,
     )
     store.add_articles(result.articles, now=now)
     store.save_feed_states(result.states, names={s.url: s.name for s in specs})
@@ -183,10 +190,22 @@ def pending_subscribers(store: Store, edition_id: str, summary: RunSummary) -> l
 
 
 def _messages(
-    renderer: EditionRenderer, subscribers: Sequence[Subscriber], summary: RunSummary
+    renderer: EditionRenderer,
+    subscribers: Sequence[Subscriber],
+    *,
+    store: Store,
+    edition_id: str,
+    summary: RunSummary,
 ) -> Iterator[OutgoingMessage]:
+    """Render lazily; a subscriber whose message cannot be built is recorded as failed, and the
+    others go on."""
     for sub in subscribers:
-        message = renderer.message(sub)
+        try:
+            message = renderer.message(sub)
+        except (HeaderError, TemplateError) as exc:
+            store.mark_failed(edition_id, sub.email, reason=str(exc), code=None, permanent=True)
+            summary.render_failed.append(f"{sub.email}: {exc}")
+            continue
         if message is None:
             summary.skipped_empty += 1
             continue
@@ -236,7 +255,7 @@ async def run_edition(
                 progress.stage("deliver", len(todo))
             async with open_transport(url, settings.delivery, environ=environ) as transport:
                 summary.delivery = await deliver(
-                    _messages(renderer, todo, summary),
+                    _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
                     transport=transport,
                     ledger=store,
                     config=settings.delivery,

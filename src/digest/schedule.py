@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -29,7 +30,9 @@ def trigger(schedule: str, zone: ZoneInfo) -> CronTrigger:
     return CronTrigger.from_crontab(schedule, timezone=zone)
 
 
-def last_fire_time(schedule: str, zone: ZoneInfo, now: datetime, *, horizon: timedelta = CATCH_UP_LIMIT) -> datetime | None:
+def last_fire_time(
+    schedule: str, zone: ZoneInfo, now: datetime, *, horizon: timedelta = CATCH_UP_LIMIT
+) -> datetime | None:
     """The latest scheduled instant at or before ``now`` and within ``horizon``. Contains no I/O."""
     trig = trigger(schedule, zone)
     start = now - horizon
@@ -41,22 +44,22 @@ def last_fire_time(schedule: str, zone: ZoneInfo, now: datetime, *, horizon: tim
     return last
 
 
-def missed_edition(
-    schedule: str, zone: ZoneInfo, now: datetime, runs: list[RunRecord]
-) -> date | None:
+def missed_edition(schedule: str, zone: ZoneInfo, now: datetime, runs: list[RunRecord]) -> date | None:
     """The day of a scheduled run that should have happened but has no finished run. Contains no I/O."""
     fire = last_fire_time(schedule, zone, now)
     if fire is None:
         return None
     day = fire.astimezone(zone).date()
-    done = any(r.edition_id == day.isoformat() and r.finished is not None and r.status != "failed" for r in runs)
+    done = any(
+        r.edition_id == day.isoformat() and r.finished is not None and r.status != "failed" for r in runs
+    )
     return None if done else day
 
 
 def prepare(
     schedule: str,
     zone: ZoneInfo,
-    job: Callable[[date], Awaitable[int]],
+    job: Callable[[date], Coroutine[Any, Any, int]],
     *,
     now: Callable[[], datetime],
     runs: Callable[[], list[RunRecord]],
@@ -89,7 +92,7 @@ def prepare(
 def serve(
     schedule: str,
     zone: ZoneInfo,
-    job: Callable[[date], Awaitable[int]],
+    job: Callable[[date], Coroutine[Any, Any, int]],
     *,
     now: Callable[[], datetime],
     runs: Callable[[], list[RunRecord]],

@@ -36,3 +36,15 @@ def _register() -> None:
 
 
 _register()
+
+from .condense import condense  # noqa: E402
+
+main.add_command(condense)
+
+from .subscribers import subscribers  # noqa: E402
+
+main.add_command(subscribers)
+
+from .gather import gather  # noqa: E402
+
+main.add_command(gather)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..gather import FeedOutcome
@@ -30,7 +30,7 @@ def progress_bars(console: Console, *, enabled: bool = True) -> Iterator[Pipelin
         console=console,
         transient=False,
     )
-    current: list[int] = []
+    current: list[TaskID] = []
 
     def stage(name: str, total: int) -> None:
         current.append(bars.add_task(_LABELS.get(name, name), total=total or None))
@@ -59,6 +59,8 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         console.print(f"  [red]feed failed[/red] {f.url}: {f.error}")
     for w in summary.warnings:
         console.print(f"  [yellow]warning[/yellow] {w}")
+    for e in summary.render_failed:
+        console.print(f"  [red]not sent[/red] {e}")
     for e in summary.subscriber_errors:
         console.print(f"  [yellow]subscriber skipped[/yellow] {e}")
     fallbacks = summary.condense.get("fallbacks") if summary.condense else None
@@ -69,7 +71,8 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         console.print("  nothing to send: no stories in the window")
     elif d is None:
         console.print(
-            f"  nothing to send: all {summary.subscribers_active} active subscribers already have this edition"
+            f"  nothing to send: all {summary.subscribers_active} active subscribers"
+            " already have this edition"
         )
     else:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)

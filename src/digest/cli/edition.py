@@ -55,7 +55,9 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
         click.echo(json.dumps(edition_to_dict(ed), indent=2, ensure_ascii=False))
         return
     out = console(stderr=False)
-    out.print(f"[bold]{ed.title}[/bold], edition {ed.id}: {len(ed.stories)} stories; deliveries: {counts or 'none'}")
+    out.print(
+        f"[bold]{ed.title}[/bold], edition {ed.id}: {len(ed.stories)} stories; deliveries: {counts or 'none'}"
+    )
     for i, st in enumerate(ed.stories, 1):
         c = st.condensed
         sources = ", ".join(a.feed_name for a in st.story.articles)

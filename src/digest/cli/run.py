@@ -93,7 +93,9 @@ def _transport(url: str | None) -> str | None:
 @db_option
 @day_option
 @handle_errors
-def preview(config_path: Path | None, out: Path, email: str | None, db: str | None, day: datetime | None) -> None:
+def preview(
+    config_path: Path | None, out: Path, email: str | None, db: str | None, day: datetime | None
+) -> None:
     """Write the current edition as HTML, plain text and .eml for one subscriber; print their paths.
 
     Nothing is sent. The edition is recorded, so what you preview is what `digest run` sends.
@@ -130,6 +132,8 @@ def preview(config_path: Path | None, out: Path, email: str | None, db: str | No
     paths["html"].write_text(rendered.html, encoding="utf-8")
     paths["text"].write_text(rendered.text, encoding="utf-8")
     paths["eml"].write_bytes(rendered.message.data)
-    err.print(f"Edition {edition.id}: {len(edition.stories)} stories, as {sub.email}; subject: {rendered.subject}")
+    err.print(
+        f"Edition {edition.id}: {len(edition.stories)} stories, as {sub.email}; subject: {rendered.subject}"
+    )
     for p in paths.values():
         click.echo(str(p))

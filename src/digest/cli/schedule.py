@@ -11,8 +11,8 @@ import click
 
 from ..pipeline import run_edition
 from ..schedule import serve, trigger
-from ..store.runs import RunRecord
 from ..store import open_store
+from ..store.runs import RunRecord
 from .common import config_option, console, db_option, handle_errors, settings, store_url
 from .display import print_summary
 
@@ -27,7 +27,9 @@ from .display import print_summary
 )
 @db_option
 @handle_errors
-def schedule(config_path: Path | None, transport: str | None, subscribers: Path | None, db: str | None) -> None:
+def schedule(
+    config_path: Path | None, transport: str | None, subscribers: Path | None, db: str | None
+) -> None:
     """Run `digest run` every day on the config's cron `schedule`, in its `timezone`.
 
     On start, an edition whose scheduled time passed in the last 24 hours without a finished
@@ -41,7 +43,13 @@ def schedule(config_path: Path | None, transport: str | None, subscribers: Path 
     async def job(day: date) -> int:
         with open_store(url) as store:
             summary = await run_edition(
-                s, store, now=datetime.now(UTC), day=day, transport_url=transport, subscribers_csv=subscribers, environ=os.environ
+                s,
+                store,
+                now=datetime.now(UTC),
+                day=day,
+                transport_url=transport,
+                subscribers_csv=subscribers,
+                environ=os.environ,
             )
         print_summary(out, summary)
         return summary.exit_code

@@ -16,7 +16,9 @@ from .common import config_option, console, db_option, handle_errors, settings, 
 @click.command()
 @config_option
 @db_option
-@click.option("--runs", "limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many runs.")
+@click.option(
+    "--runs", "limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many runs."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @handle_errors
 def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) -> None:
@@ -42,7 +44,13 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         ],
         "editions": counts,
         "failed": [
-            {"edition": f.edition_id, "email": f.email, "code": f.code, "reason": f.reason, "permanent": f.permanent}
+            {
+                "edition": f.edition_id,
+                "email": f.email,
+                "code": f.code,
+                "reason": f.reason,
+                "permanent": f.permanent,
+            }
             for f in failed
         ],
         "feeds": [
@@ -79,8 +87,9 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         ft = Table(title="Failed addresses", title_justify="left")
         for col in ("edition", "address", "code", "reply"):
             ft.add_column(col)
-        for f in failed:
-            ft.add_row(f.edition_id, f.email, str(f.code or ""), (f.reason or "") + (" (permanent)" if f.permanent else ""))
+        for rec in failed:
+            reply = (rec.reason or "") + (" (permanent)" if rec.permanent else "")
+            ft.add_row(rec.edition_id, rec.email, str(rec.code or ""), reply)
         out.print(ft)
     if feeds:
         ht = Table(title="Feeds", title_justify="left")

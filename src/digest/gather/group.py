@@ -89,7 +89,7 @@ def _story(members: list[Article]) -> Story:
     return Story(id=sid, articles=tuple(members), topic=topic)
 
 
-def group_stories(articles: Sequence[Article], *, threshold: float = 0.5) -> list[Story]:
+def group_stories(articles: Sequence[Article], *, threshold: float = 0.3) -> list[Story]:
     """Group near-duplicate articles from different feeds into stories.
 
     Args:

@@ -43,7 +43,9 @@ class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, RunStore):
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StorageError(f"store {self.engine.url.render_as_string(hide_password=True)}: {exc}") from exc
+            raise StorageError(
+                f"store {self.engine.url.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
 
     def migrate(self) -> int:
         """Apply pending migrations; return the schema version now in force."""

@@ -28,7 +28,9 @@ class RunRecord:
 class RunStore(StoreBase):
     def start_run(self, edition_id: str) -> int:
         with self.begin() as conn:
-            res = conn.execute(insert(_R).values(edition_id=edition_id, started=datetime.now(UTC), status="running"))
+            res = conn.execute(
+                insert(_R).values(edition_id=edition_id, started=datetime.now(UTC), status="running")
+            )
             key = res.inserted_primary_key
             assert key is not None
             return int(key[0])
