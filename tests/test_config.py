@@ -69,3 +69,10 @@ def test_secrets_come_from_environment_only() -> None:
 def test_password_in_file_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"delivery\.password"):
         load_config(write(tmp_path, "[delivery]\npassword = 'hunter2'"))
+
+
+def test_key_files_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[delivery]\nca_file = "certs/ca.pem"\ndkim_key = "/etc/dkim.key"\n')
+    s = load_config(path)
+    assert s.delivery.ca_file == tmp_path / "certs" / "ca.pem"
+    assert s.delivery.dkim_key == Path("/etc/dkim.key")

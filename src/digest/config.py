@@ -124,7 +124,7 @@ class DeliveryConfig(_Section):
     username_env: str = "DIGEST_SMTP_USER"
     password_env: str = "DIGEST_SMTP_PASSWORD"
     timeout: Annotated[float, Field(gt=0)] = 30.0
-    pool_size: Annotated[int, Field(ge=1, le=64)] = 4
+    pool_size: Annotated[int, Field(ge=1, le=64)] = 8
     rate_per_second: Annotated[float, Field(gt=0)] | None = None
     rate_per_hour: Annotated[int, Field(gt=0)] | None = None
     max_attempts: Annotated[int, Field(ge=1)] = 5
@@ -233,12 +233,16 @@ def parse_config(data: Mapping[str, Any], *, source: str, base_dir: Path) -> Set
     if "base_dir" in data:
         raise ConfigError(f"{source}: base_dir: not a setting")
     try:
-        return Settings.model_validate({**data, "base_dir": base_dir})
+        settings = Settings.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
         first = exc.errors()[0]
         msg = first["msg"].removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {_loc(first['loc'])}: {msg}{more}") from exc
+    # key files named in the file are relative to the file, like every other path in it
+    d = settings.delivery
+    files = {k: settings.path(v) for k, v in (("ca_file", d.ca_file), ("dkim_key", d.dkim_key)) if v}
+    return settings.model_copy(update={"delivery": d.model_copy(update=files)}) if files else settings
 
 
 def load_config(path: Path | str | None = None) -> Settings:

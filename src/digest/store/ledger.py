@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 
 from ..models import Edition
 from ..serialize import edition_from_dict, edition_to_dict
@@ -18,6 +18,7 @@ from .base import StoreBase, utc
 
 _D = schema.deliveries
 _ED = schema.editions
+_S = schema.subscribers
 
 
 class DeliveryState(StrEnum):
@@ -73,33 +74,64 @@ class LedgerStore(StoreBase):
                 conn.execute(
                     insert(_D),
                     [
-                        {"edition_id": edition_id, "email": e, "state": DeliveryState.PENDING.value, "updated": now}
+                        {
+                            "edition_id": edition_id,
+                            "email": e,
+                            "state": DeliveryState.PENDING.value,
+                            "updated": now,
+                        }
                         for e in todo
                     ],
                 )
         return len(todo)
 
-    def _set(self, edition_id: str, email: str, **values: object) -> None:
+    def _set(self, conn: Connection, edition_id: str, email: str, values: dict[str, object]) -> None:
+        """Update the (edition, email) row, or insert it when the delivery was never planned."""
         values["updated"] = datetime.now(UTC)
-        with self.begin() as conn:
-            res = conn.execute(update(_D).where(_D.c.edition_id == edition_id, _D.c.email == email).values(**values))
-            if res.rowcount == 0:
-                conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
+        res = conn.execute(
+            update(_D).where(_D.c.edition_id == edition_id, _D.c.email == email).values(**values)
+        )
+        if res.rowcount == 0:
+            if isinstance(values.get("attempts"), ColumnElement):
+                values["attempts"] = 1
+            conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
 
     def mark_sending(self, edition_id: str, email: str, message_id: str) -> None:
-        self._set(
-            edition_id, email, state=DeliveryState.SENDING.value, message_id=message_id, attempts=_D.c.attempts + 1
-        )
+        """About to hand the message over (committed before DATA): one more attempt."""
+        values: dict[str, object] = {
+            "state": DeliveryState.SENDING.value,
+            "message_id": message_id,
+            "attempts": _D.c.attempts + 1,
+        }
+        with self.begin() as conn:
+            self._set(conn, edition_id, email, values)
 
     def mark_sent(self, edition_id: str, email: str) -> None:
-        self._set(edition_id, email, state=DeliveryState.SENT.value, reason=None, code=None, permanent=False)
+        """The server said 250. Also clears the subscriber's run of hard failures."""
+        values: dict[str, object] = {
+            "state": DeliveryState.SENT.value,
+            "reason": None,
+            "code": None,
+            "permanent": False,
+        }
+        with self.begin() as conn:
+            self._set(conn, edition_id, email, values)
+            conn.execute(
+                update(_S).where(_S.c.email == email, _S.c.hard_failures != 0).values(hard_failures=0)
+            )
 
     def mark_failed(
         self, edition_id: str, email: str, *, reason: str, code: int | None, permanent: bool
     ) -> None:
-        self._set(
-            edition_id, email, state=DeliveryState.FAILED.value, reason=reason, code=code, permanent=permanent
-        )
+        """Not handed over (yet): ``permanent`` for a 5xx or a refusal; ``reason`` is the reply."""
+        values: dict[str, object] = {
+            "state": DeliveryState.FAILED.value,
+            "reason": reason[:2000],
+            "code": code,
+            "permanent": permanent,
+        }
+        with self.begin() as conn:
+            self._set(conn, edition_id, email, values)
 
     def delivery_counts(self, edition_id: str) -> dict[str, int]:
         with self.begin() as conn:

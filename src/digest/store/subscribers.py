@@ -40,7 +40,9 @@ class SubscriberStore(StoreBase):
                     "updated": now,
                 }
                 if row is None:
-                    conn.execute(insert(_S).values(email=s.email, status=s.status.value, created=now, **values))
+                    conn.execute(
+                        insert(_S).values(email=s.email, status=s.status.value, created=now, **values)
+                    )
                     added += 1
                 else:
                     if row.status == SubscriberStatus.ACTIVE and not s.active:
@@ -84,8 +86,10 @@ class SubscriberStore(StoreBase):
             if n >= bounce_after:
                 values["status"] = SubscriberStatus.BOUNCED.value
             conn.execute(update(_S).where(_S.c.email == email).values(**values))
-            return n >= bounce_after
+            return bool(n >= bounce_after)
 
     def reset_hard_failures(self, email: str) -> None:
         with self.begin() as conn:
-            conn.execute(update(_S).where(_S.c.email == email, _S.c.hard_failures != 0).values(hard_failures=0))
+            conn.execute(
+                update(_S).where(_S.c.email == email, _S.c.hard_failures != 0).values(hard_failures=0)
+            )

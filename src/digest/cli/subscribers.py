@@ -1,0 +1,100 @@
+"""``digest subscribers import|list|unsubscribe``: the store is the list's source of truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+from ..models import SubscriberStatus
+from ..store import open_store
+from ..subscribers import normalize_email, read_subscribers_csv
+from .common import config_option, console, db_option, handle_errors, settings, store_url
+
+
+@click.group()
+def subscribers() -> None:
+    """Import, list and unsubscribe subscribers (kept in the store)."""
+
+
+@subscribers.command("import")
+@click.argument("csv_path", metavar="CSV", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid rows and report the invalid ones. Default: all or nothing (exit 2).",
+)
+@config_option
+@db_option
+@handle_errors
+def import_(csv_path: Path, skip_invalid: bool, config_path: Path | None, db: str | None) -> None:
+    """Merge a CSV (email,name[,status,timezone,topics]) into the store.
+
+    Every address is checked (syntax only, no DNS); invalid rows are listed with their line
+    number. A known address keeps its place; an import never resubscribes someone who
+    unsubscribed or bounced.
+    """
+    s = settings(config_path)
+    result = read_subscribers_csv(csv_path, skip_invalid=skip_invalid)
+    for error in result.errors:
+        click.echo(f"digest: skipped: {error}", err=True)
+    with open_store(store_url(s, db)) as store:
+        added, updated = store.merge_subscribers(result.subscribers)
+    dup = f", {result.duplicates} duplicate row(s) merged" if result.duplicates else ""
+    skipped = f", {len(result.errors)} invalid row(s) skipped" if result.errors else ""
+    console().print(f"{csv_path.name}: {added} added, {updated} updated{dup}{skipped}")
+
+
+@subscribers.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in SubscriberStatus]),
+    default=None,
+    help="Only subscribers with this status.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
+@config_option
+@db_option
+@handle_errors
+def list_(status: str | None, as_json: bool, config_path: Path | None, db: str | None) -> None:
+    """List subscribers (all, or those with one status), sorted by address."""
+    s = settings(config_path)
+    with open_store(store_url(s, db)) as store:
+        subs = [x for x in store.subscribers() if status is None or x.status.value == status]
+    if as_json:
+        rows = [
+            {
+                "email": x.email,
+                "name": x.name,
+                "status": x.status.value,
+                "timezone": x.timezone,
+                "topics": sorted(x.topics),
+            }
+            for x in subs
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for x in subs:
+        topics = ",".join(sorted(x.topics)) or "-"
+        click.echo(f"{x.email}\t{x.status.value}\t{x.name or '-'}\t{x.timezone or '-'}\t{topics}")
+    console().print(f"{len(subs)} subscriber(s)")
+
+
+@subscribers.command("unsubscribe")
+@click.argument("email")
+@config_option
+@db_option
+@handle_errors
+def unsubscribe(email: str, config_path: Path | None, db: str | None) -> None:
+    """Mark EMAIL unsubscribed: it gets nothing more, and no import brings it back."""
+    try:
+        address = normalize_email(email)
+    except ValueError as exc:
+        raise InputError(f"{email!r}: {exc}") from exc
+    s = settings(config_path)
+    with open_store(store_url(s, db)) as store:
+        if not store.set_subscriber_status(address, SubscriberStatus.UNSUBSCRIBED):
+            raise InputError(f"{address}: not a subscriber")
+    console().print(f"{address}: unsubscribed")

@@ -1,0 +1,244 @@
+"""The delivery loop: N workers over a lazy stream of messages, paced, retried, recorded.
+
+Every message moves through the ledger as it goes: ``sending`` is committed before the
+message is handed over, ``sent`` only after the server accepted it (250). A process
+killed at any moment therefore leaves at most the in-flight messages (one per worker) in
+``sending``; a rerun sends everything not ``sent``, so those few may arrive twice, and no
+subscriber is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import DeliveryConfig
+from ..errors import DeliveryError
+from ..models import OutgoingMessage
+from ._base import Ledger, Transport, TransportUnavailable
+from ._rate import RateLimiter, backoff_delay
+
+# Messages taken from the stream ahead of the workers, per worker. Bounds memory (and the
+# work a crash can waste) whatever the length of the list.
+LOOKAHEAD_PER_WORKER = 4
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What :func:`deliver` did. ``failed`` counts messages given up on in this run."""
+
+    sent: int
+    retried: int  # retry attempts made (a message retried twice counts 2)
+    failed: int
+    failures_by_reason: dict[str, int] = field(default_factory=dict)
+    bounced: int = 0  # subscribers marked bounced by this run
+    attempts: int = 0
+    aborted: str | None = None  # why sending stopped early (the rest stay pending)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "failures_by_reason": dict(self.failures_by_reason),
+            "bounced": self.bounced,
+            "attempts": self.attempts,
+            "aborted": self.aborted,
+        }
+
+
+def reason_key(exc: DeliveryError) -> str:
+    """How failures are grouped in the summary: the SMTP code, else the kind of failure."""
+    if exc.code is not None:
+        return str(exc.code)
+    return exc.reason.split(":", 1)[0].strip() or "error"
+
+
+@dataclass(slots=True)
+class _Job:
+    message: OutgoingMessage
+    attempts: int = 0
+
+
+class _Run:
+    """One call of :func:`deliver`: shared counters and the queue the workers drain."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        ledger: Ledger,
+        config: DeliveryConfig,
+        progress: Callable[[], None] | None,
+        sleep: Callable[[float], Awaitable[None]],
+        rand: Callable[[], float],
+    ) -> None:
+        self.transport, self.ledger, self.config = transport, ledger, config
+        self.progress, self.sleep, self.rand = progress, sleep, rand
+        self.limiter = RateLimiter(config.rate_per_second, config.rate_per_hour)
+        self.queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self.window = asyncio.Semaphore(config.pool_size * LOOKAHEAD_PER_WORKER)
+        self.retries: set[asyncio.Task[None]] = set()
+        self.outstanding = 0
+        self.produced_all = False
+        self.done = asyncio.Event()
+        self.error: BaseException | None = None  # the ledger failed: stop at once
+        self.stream_error: BaseException | None = None
+        self.sent = self.retried = self.failed = self.bounced = self.attempts = 0
+        self.reasons: Counter[str] = Counter()
+        self.aborted: TransportUnavailable | None = None
+
+    async def produce(self, messages: Iterable[OutgoingMessage]) -> None:
+        try:
+            for message in messages:
+                await self.window.acquire()
+                if self.aborted or self.error:
+                    break
+                self.outstanding += 1
+                self.queue.put_nowait(_Job(message))
+        except Exception as exc:  # the stream failed (a render error): send what was made, then stop
+            self.stream_error = exc
+        finally:
+            self.produced_all = True
+            self._check_done()
+
+    async def work(self) -> None:
+        while True:
+            job = await self.queue.get()
+            try:
+                await self.attempt(job)
+            except Exception as exc:  # the ledger failed: stop the run, keep the cause
+                self.error = self.error or exc
+                self._finish(job)
+
+    async def attempt(self, job: _Job) -> None:
+        m = job.message
+        if self.aborted is not None or self.error is not None:
+            self._finish(job)  # left pending in the ledger: a rerun sends it
+            return
+        wait = self.limiter.reserve(asyncio.get_running_loop().time())
+        if wait > 0:
+            await self.sleep(wait)
+        job.attempts += 1
+        self.attempts += 1
+        self.ledger.mark_sending(m.edition_id, m.recipient, m.message_id)
+        try:
+            await self.transport.send(m)
+        except TransportUnavailable as exc:
+            self.aborted = self.aborted or exc
+            self._fail(job, exc, permanent=False)
+        except DeliveryError as exc:
+            if not exc.permanent and job.attempts < self.config.max_attempts:
+                self._retry(job, exc)
+            else:
+                self._fail(job, exc, permanent=exc.permanent)
+        else:
+            self.ledger.mark_sent(m.edition_id, m.recipient)
+            self.sent += 1
+            self._finish(job)
+
+    def _retry(self, job: _Job, exc: DeliveryError) -> None:
+        m = job.message
+        self.ledger.mark_failed(m.edition_id, m.recipient, reason=exc.reason, code=exc.code, permanent=False)
+        self.retried += 1
+        delay = backoff_delay(
+            job.attempts, base=self.config.backoff_base, cap=self.config.backoff_max, rand=self.rand
+        )
+
+        async def later() -> None:
+            await self.sleep(delay)
+            # Leave the set before joining the queue, so _check_done never counts it twice.
+            self.retries.discard(task)
+            self.queue.put_nowait(job)
+
+        task = asyncio.create_task(later())
+        self.retries.add(task)
+        task.add_done_callback(self.retries.discard)
+
+    def _fail(self, job: _Job, exc: DeliveryError, *, permanent: bool) -> None:
+        m = job.message
+        self.ledger.mark_failed(
+            m.edition_id, m.recipient, reason=exc.reason, code=exc.code, permanent=permanent
+        )
+        self.failed += 1
+        self.reasons[reason_key(exc)] += 1
+        # A 5xx reply is about this address; a refusal without a code (our own check,
+        # an unusable transport) is not, and must not bounce anyone.
+        hard = permanent and exc.code is not None and 500 <= exc.code < 600
+        if hard and self.ledger.record_hard_failure(m.recipient, bounce_after=self.config.bounce_after):
+            self.bounced += 1
+        self._finish(job)
+
+    def _finish(self, job: _Job) -> None:
+        self.outstanding -= 1
+        self.window.release()
+        if self.progress is not None:
+            self.progress()
+        self._check_done()
+
+    def _check_done(self) -> None:
+        idle = self.outstanding == 0 or (
+            (self.aborted or self.error) and self.outstanding == len(self.retries) + self.queue.qsize()
+        )
+        if self.produced_all and idle:
+            self.done.set()
+
+    def report(self) -> DeliveryReport:
+        return DeliveryReport(
+            sent=self.sent,
+            retried=self.retried,
+            failed=self.failed,
+            failures_by_reason=dict(self.reasons.most_common()),
+            bounced=self.bounced,
+            attempts=self.attempts,
+            aborted=str(self.aborted) if self.aborted else None,
+        )
+
+
+async def deliver(
+    messages: Iterable[OutgoingMessage],
+    *,
+    transport: Transport,
+    ledger: Ledger,
+    config: DeliveryConfig,
+    progress: Callable[[], None] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rand: Callable[[], float] = random.random,
+) -> DeliveryReport:
+    """Send every message through ``transport``, recording each in ``ledger``.
+
+    Args:
+        messages: consumed lazily, at most ``LOOKAHEAD_PER_WORKER * pool_size`` ahead of
+            the workers: memory does not grow with the list.
+        transport: an open transport (``async with open_transport(...)``).
+        ledger: the store (or any :class:`Ledger`).
+        config: ``pool_size`` workers; ``rate_per_second``/``rate_per_hour`` pacing;
+            ``max_attempts`` with exponential backoff (``backoff_base`` .. ``backoff_max``)
+            for 4xx replies, timeouts and dropped connections; ``bounce_after`` hard
+            failures (5xx) mark a subscriber bounced.
+        progress: called once per message done (sent or given up).
+        sleep, rand: the clock's sleep and the jitter source (tests may replace them).
+
+    Returns:
+        The counts; ``aborted`` says why sending stopped early when the transport became
+        unusable (the messages not attempted stay pending in the ledger for a rerun).
+
+    Raises:
+        Whatever the message stream or the ledger raised, after the in-flight messages
+        were settled.
+    """
+    run = _Run(transport, ledger, config, progress, sleep, rand)
+    workers = [asyncio.create_task(run.work()) for _ in range(config.pool_size)]
+    producer = asyncio.create_task(run.produce(messages))
+    try:
+        await run.done.wait()
+    finally:
+        for task in (producer, *workers, *run.retries):
+            task.cancel()
+        await asyncio.gather(producer, *workers, *run.retries, return_exceptions=True)
+    if run.error is not None or run.stream_error is not None:
+        raise run.error or run.stream_error  # type: ignore[misc]
+    return run.report()

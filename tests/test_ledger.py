@@ -1,0 +1,57 @@
+"""The delivery ledger on a real SQLite file: pending -> sending -> sent | failed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digest.models import Subscriber
+from digest.store import Store, open_store
+from digest.store.ledger import DeliveryState
+
+E = "2026-01-05"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(tmp_path / "ledger.db") as s:
+        yield s
+
+
+def test_plan_is_idempotent_and_keeps_what_was_sent(store: Store) -> None:
+    assert store.plan_deliveries(E, ["a@x.org", "b@x.org", "a@x.org"]) == 2
+    store.mark_sending(E, "a@x.org", "<m1@x.org>")
+    store.mark_sent(E, "a@x.org")
+    assert store.plan_deliveries(E, ["a@x.org", "b@x.org", "c@x.org"]) == 1
+    assert store.delivery_states(E) == {
+        "a@x.org": DeliveryState.SENT,
+        "b@x.org": DeliveryState.PENDING,
+        "c@x.org": DeliveryState.PENDING,
+    }
+    assert store.delivery_counts(E) == {"sent": 1, "pending": 2}
+
+
+def test_each_attempt_is_counted_and_the_last_reply_kept(store: Store) -> None:
+    store.mark_sending(E, "a@x.org", "<m@x.org>")  # unplanned: the row is made
+    store.mark_failed(E, "a@x.org", reason="451 4.7.1 later", code=451, permanent=False)
+    store.mark_sending(E, "a@x.org", "<m@x.org>")
+    assert store.delivery_states(E) == {"a@x.org": DeliveryState.SENDING}
+    store.mark_failed(E, "a@x.org", reason="550 5.1.1 unknown", code=550, permanent=True)
+    [row] = store.failed_deliveries(edition_id=E)
+    assert (row.attempts, row.code, row.permanent, row.reason) == (2, 550, True, "550 5.1.1 unknown")
+    assert row.updated.tzinfo is not None
+    store.mark_sending(E, "a@x.org", "<m@x.org>")
+    store.mark_sent(E, "a@x.org")
+    assert store.failed_deliveries() == []
+
+
+def test_hard_failures_bounce_at_the_threshold_and_reset_on_success(store: Store) -> None:
+    store.merge_subscribers([Subscriber("a@x.org", "A")])
+    assert not store.record_hard_failure("a@x.org", bounce_after=2)
+    store.mark_sent(E, "a@x.org")  # a success in between: the count starts again
+    assert not store.record_hard_failure("a@x.org", bounce_after=2)
+    assert store.record_hard_failure("a@x.org", bounce_after=2)
+    assert store.subscribers()[0].status.value == "bounced"
+    assert not store.record_hard_failure("unknown@x.org", bounce_after=1)

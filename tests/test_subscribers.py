@@ -1,0 +1,168 @@
+"""Subscribers: reading and checking the CSV, merging, and the ``digest subscribers`` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import main
+from digest.errors import InputError
+from digest.models import SubscriberStatus
+from digest.store import open_store
+from digest.subscribers import read_subscribers_csv
+
+GOOD = """email,name,status,timezone,topics
+ada@example.org,Ada Lovelace,,Europe/London,World;Science
+Bob@Example.ORG,Bob,active,,Business|World
+carol@example.org,"Carol, Jr.",unsubscribed,,
+"""
+
+MIXED = """email,name
+ok@example.org,Ok
+not-an-email,Broken
+ok2@example.org,"Two
+Lines"
+@example.org,Nobody
+ok@example.org,Ok Again
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "subscribers.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reads_every_column_and_normalizes(tmp_path: Path) -> None:
+    result = read_subscribers_csv(write(tmp_path, GOOD))
+    assert result.errors == []
+    ada, bob, carol = result.subscribers
+    assert (ada.email, ada.timezone, ada.topics) == ("ada@example.org", "Europe/London", {"World", "Science"})
+    assert bob.email == "bob@example.org"  # one spelling, one ledger row
+    assert bob.topics == {"Business", "World"}
+    assert (carol.name, carol.status) == ("Carol, Jr.", SubscriberStatus.UNSUBSCRIBED)
+
+
+def test_invalid_rows_are_reported_with_file_and_line_and_skipped(tmp_path: Path) -> None:
+    result = read_subscribers_csv(write(tmp_path, MIXED))
+    assert [s.email for s in result.subscribers] == ["ok@example.org", "ok2@example.org"]
+    assert len(result.errors) == 2
+    assert result.errors[0].startswith("subscribers.csv:3: 'not-an-email': ")
+    assert "@-sign" in result.errors[0]
+    assert result.errors[1].startswith("subscribers.csv:6: '@example.org': ")  # after a two-line row
+    assert result.duplicates == 1
+    assert result.subscribers[0].name == "Ok Again"  # duplicates merged: the later name
+    assert result.subscribers[1].name == "Two Lines"  # a line break in a name never reaches a header
+
+
+def test_all_or_nothing_without_skip_invalid(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"2 invalid row\(s\), nothing imported: subscribers.csv:3: "):
+        read_subscribers_csv(write(tmp_path, MIXED), skip_invalid=False)
+
+
+def test_leaving_wins_when_an_address_appears_twice(tmp_path: Path) -> None:
+    text = "email,name,status,topics\nx@example.org,X,unsubscribed,A\nX@example.org,X,active,B\n"
+    [x] = read_subscribers_csv(write(tmp_path, text)).subscribers
+    assert x.status is SubscriberStatus.UNSUBSCRIBED
+    assert x.topics == {"A", "B"}
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("mail,name\na@example.org,A\n", "missing column 'email'"),
+        ("", "missing column 'email'"),
+        ("email\na@example.org\n", "missing column 'name'"),
+    ],
+)
+def test_a_file_without_the_header_is_refused(tmp_path: Path, text: str, error: str) -> None:
+    with pytest.raises(InputError, match=error):
+        read_subscribers_csv(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("a@example.org,A,sleeping,,", "status 'sleeping'"),
+        ("a@example.org,A,,Mars/Olympus,", "unknown timezone 'Mars/Olympus'"),
+        ("a@example.org," + "N" * 501 + ",,,", "name longer than 500"),
+        ("a@@example.org,A,,,", "a@@example.org"),
+    ],
+)
+def test_row_errors_name_the_problem(tmp_path: Path, row: str, error: str) -> None:
+    result = read_subscribers_csv(write(tmp_path, "email,name,status,timezone,topics\n" + row + "\n"))
+    assert result.subscribers == []
+    [message] = result.errors
+    assert message.startswith("subscribers.csv:2: ")
+    assert error in message
+
+
+def test_bom_extra_columns_and_non_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("\ufeffEmail,Name,Signed up\r\nzoë@example.org,Zoë,2024\r\n".encode())
+    [z] = read_subscribers_csv(path).subscribers
+    assert (z.email, z.name) == ("zoë@example.org", "Zoë")
+    path.write_bytes(b"email,name\na@example.org,\xff\n")
+    with pytest.raises(InputError, match=r"export.csv:2: not UTF-8"):
+        read_subscribers_csv(path)
+
+
+# --- the CLI -----------------------------------------------------------------------------
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["subscribers", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_list_unsubscribe(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    code, _, err = cli("import", str(write(tmp_path, GOOD)), "--db", db)
+    assert code == 0, err
+    assert "3 added, 0 updated" in err
+    code, out, _ = cli("list", "--db", db, "--json")
+    rows = json.loads(out)
+    assert [r["email"] for r in rows] == ["ada@example.org", "bob@example.org", "carol@example.org"]
+    assert rows[0] == {
+        "email": "ada@example.org",
+        "name": "Ada Lovelace",
+        "status": "active",
+        "timezone": "Europe/London",
+        "topics": ["Science", "World"],
+    }
+    code, _, err = cli("unsubscribe", "ADA@example.org", "--db", db)
+    assert code == 0, err
+    code, out, _ = cli("list", "--db", db, "--status", "active")
+    assert out.splitlines() == ["bob@example.org\tactive\tBob\t-\tBusiness,World"]
+    # An import never brings back someone who left.
+    code, _, _ = cli("import", str(write(tmp_path, GOOD)), "--db", db)
+    assert code == 0
+    with open_store(db) as store:
+        assert {s.email for s in store.subscribers(active_only=True)} == {"bob@example.org"}
+
+
+def test_import_is_all_or_nothing_unless_skip_invalid(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    path = str(write(tmp_path, MIXED))
+    code, _, err = cli("import", path, "--db", db)
+    assert code == 2
+    assert err.startswith("digest: error: ")
+    assert "subscribers.csv:3: 'not-an-email'" in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, _ = cli("list", "--db", db, "--json")
+    assert json.loads(out) == []
+    code, _, err = cli("import", path, "--skip-invalid", "--db", db)
+    assert code == 0
+    assert "skipped: subscribers.csv:6: '@example.org'" in err
+    assert "2 added, 0 updated, 1 duplicate row(s) merged, 2 invalid row(s) skipped" in err
+
+
+def test_unsubscribe_errors(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    assert cli("unsubscribe", "nobody@example.org", "--db", db)[0] == 2
+    code, _, err = cli("unsubscribe", "not an address", "--db", db)
+    assert code == 2
+    assert "not an address" in err
