@@ -1,0 +1,170 @@
+"""Turn what a scraper or a feed hands over into clean paragraphs of article prose.
+
+Removes page clutter by general rules, never by listing one site's strings: share, subscribe,
+cookie and comment prompts; bylines, datelines and photo credits; "Related:" and "Read more"
+lists; tables of contents; section titles and headings repeated or glued onto paragraphs.
+HTML goes through trafilatura's main-text extractor first. Contains no I/O.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# A line or sentence that asks the reader to do something on the page rather than telling news.
+_PROMPT = re.compile(
+    r"""(?ix)
+    \b(?:check\ out|visit|follow|subscribe|sign\ up|sign\ in|log\ ?in|logged\ in|register|
+       click\ here|tap\ here|read\ more|read\ next|see\ also|share\ (?:this|on)|
+       cookies?|newsletter|post\ a\ comment|leave\ a\ comment|comments?\ (?:are|have)\ been|
+       all\ the\ latest|scroll\ down|download\ (?:the|our)\ app|advertisement|sponsored|
+       related\ (?:articles?|stories|content|coverage)|more\ on\ this\ story|most\ (?:read|popular)|
+       copyright|all\ rights\ reserved|terms\ of\ (?:use|service)|privacy\ policy)\b
+    """
+)
+# Phrases of page furniture that sit inside real prose (CNN/DailyMail style) and go alone.
+_INLINE_FURNITURE = re.compile(
+    r"(?i)\b(?:scroll down for (?:the )?(?:video|pictures?|photos?)|click here for [^.]{0,80}"
+    r"|read more:?|advertisement)\b[.:]?"
+)
+_LIST_HEADER = re.compile(
+    r"(?i)^\s*(?:contents|table of contents|in this (?:article|story)|related(?: articles| stories)?"
+    r"|read more|see also|more (?:stories|on this)|you may also like|recommended|most read|tags?"
+    r"|topics?)\s*[:\-–—]?\s*$"
+)
+_INLINE_LIST = re.compile(r"(?i)^\s*(?:related|read more|see also|more|tags?|topics?|watch)\s*:")
+_BYLINE = re.compile(
+    r"""(?x)^\s*(?:
+        (?i:by)\s+[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|and|&|de|van|von|der|la))*\s*[,|.]?(?:\s.*)?|
+        (?i:(?:photo|photograph|image|picture|video|illustration|graphic)s?(?:\s+credit)?|credit|source)
+            \s*[:©].*|
+        .*(?:©|\((?:Getty|AP|Reuters|AFP|EPA|PA)\b[^)]*\)|/\s*(?:Getty\ Images|AFP|AP|Reuters|EPA)\b).*|
+        (?i:(?:published|updated|posted|last\ (?:updated|modified))\s*:?)\s.*\d.*
+    )$"""
+)
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][\w.'’-]*(?:[ ,]+[A-Z][\w.'’-]*){0,4}\s*)?"
+    r"\((?:CNN|AP|AFP|Reuters|UPI|dpa)\)\s*(?:[-–—]+\s*)?"
+    r"|^\s*[A-Z][A-Z .,'’-]{2,40}\s*\((?:AP|AFP|Reuters|UPI|dpa)\)\s*[-–—]+\s*"
+    r"|^\s*By \. [^.]{3,80} \. (?:(?:PUBLISHED|UPDATED): \. [^.]+ \. )*(?:\| \. )?"
+)
+_END_PUNCT = re.compile(r"[.!?…:;\"”’)»]\s*$")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufeff]")
+_HTMLISH = re.compile(
+    r"<(?:p|div|br|span|a|html|body|article|h[1-6]|li|ul|table|section|head|script)\b", re.I
+)
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether ``text`` is HTML markup rather than prose (a few tags within its first 5000 chars)."""
+    return len(_HTMLISH.findall(text[:5000])) >= 2
+
+
+def html_to_text(markup: str) -> tuple[str, str | None]:
+    """The main text of an HTML page (paragraphs separated by newlines) and its title, if any."""
+    import trafilatura  # heavy import: only when there is HTML to read
+
+    text = trafilatura.extract(markup, include_comments=False, include_tables=False, favor_precision=True)
+    title = None
+    meta = trafilatura.extract_metadata(markup)
+    if meta is not None and meta.title:
+        title = meta.title
+    if not text:
+        # Short fragments (a feed's summary) are not "pages" to trafilatura: strip tags instead.
+        from lxml import html as lxml_html  # type: ignore[import-untyped]
+
+        try:
+            doc = lxml_html.fromstring(markup)
+            for bad in doc.xpath("//script|//style|//noscript"):
+                bad.drop_tree()
+            text = "\n".join(t.strip() for t in doc.xpath("//text()") if str(t).strip())
+        except Exception:  # lxml raises several kinds on soup; no text is the honest answer
+            text = ""
+    return text, title
+
+
+def normalize(text: str) -> str:
+    """Unicode NFC, HTML entities decoded, control characters gone, spaces collapsed per line."""
+    text = html.unescape(unicodedata.normalize("NFC", text))
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def fold(s: str) -> str:
+    """A key for comparing headings: lower case letters and digits only."""
+    return re.sub(r"[\W_]+", "", s.casefold())
+
+
+def is_heading(line: str) -> bool:
+    """A short line without closing punctuation: a title, a section title or a list item."""
+    words = line.split()
+    return 0 < len(words) <= 14 and not _END_PUNCT.search(line)
+
+
+def is_clutter(line: str) -> bool:
+    """A line of page furniture: prompts, bylines, credits, list headers."""
+    if _LIST_HEADER.match(line) or _INLINE_LIST.match(line):
+        return True
+    # Only short lines: a whole article on one line may well mention "(AP)" or "subscribe".
+    return len(line.split()) <= 25 and bool(_BYLINE.match(line) or _PROMPT.search(line))
+
+
+def strip_furniture(sentence: str) -> str:
+    """Remove datelines ("Rome (CNN) --") and inline furniture ("Scroll down for video")."""
+    sentence = _DATELINE.sub("", sentence)
+    if _INLINE_FURNITURE.search(sentence):
+        sentence = " ".join(_INLINE_FURNITURE.sub(" ", sentence).split())
+    return sentence.strip()
+
+
+def _strip_heading_prefix(para: str, headings: list[str]) -> str:
+    """Drop a heading glued onto the start of a paragraph ("Title Words There are reports…")."""
+    words = para.split()
+    for h in headings:
+        n = len(h.split())
+        if len(words) > n and fold(" ".join(words[:n])) == fold(h):
+            return " ".join(words[n:])
+    return para
+
+
+def clean_sections(text: str, title: str | None = None) -> tuple[list[list[str]], str | None]:
+    """Split ``text`` into sections of prose paragraphs, clutter removed.
+
+    A heading between paragraphs starts a new section (pages often put several reports of one
+    story under their own titles). Returns the non-empty sections and the title: ``title``
+    when given, else the first heading-like line at the very top of a multi-line text.
+    """
+    lines = normalize(text).split("\n")
+    sections: list[list[str]] = [[]]
+    headings: list[str] = [title] if title else []
+    in_list = False
+    found_title = title
+    for i, line in enumerate(lines):
+        if not line:
+            in_list = False
+            continue
+        if _LIST_HEADER.match(line) or _INLINE_LIST.match(line):
+            in_list = True  # a list of links or a table of contents follows: drop its items
+            continue
+        if is_heading(line) and len(lines) > 1:
+            if found_title is None and i == 0:
+                found_title = line
+            headings.append(line)
+            if sections[-1]:
+                sections.append([])
+            continue
+        if in_list or is_clutter(line):
+            continue
+        sections[-1].append(line)
+    # Longest first so a heading that extends another one is stripped whole.
+    headings.sort(key=lambda h: -len(h.split()))
+    out = [[strip_furniture(_strip_heading_prefix(p, headings)) for p in sec] for sec in sections]
+    return [[p for p in sec if p] for sec in out if any(sec)], found_title
+
+
+def clean_paragraphs(text: str, title: str | None = None) -> tuple[list[str], str | None]:
+    """The prose paragraphs of ``text`` with clutter removed, and its title (see clean_sections)."""
+    sections, found = clean_sections(text, title)
+    return [p for sec in sections for p in sec], found
