@@ -22,7 +22,7 @@ from email.utils import parseaddr
 from ..errors import HeaderError
 
 Piece = bytes | str  # bytes: encoded constant; str: the name of a slot
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~.-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~.-]+)*")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*")  # atext only: a dot needs quotes
 _ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\@]+@[A-Za-z0-9.-]+")
 _SOFT_BREAK = b"=\r\n"
 
