@@ -1,17 +1,52 @@
 """The ``digest`` command line: a thin layer over the library.
 
-Each command lives in its own module; errors from the library become one-line messages with
-their exit code (0 all delivered, 1 some feeds or deliveries failed, 2 bad usage or config).
+Each command lives in its own module, imported only when that command runs (so that
+``digest condense --batch`` does not pay for the whole pipeline's imports). Errors from the
+library become one-line messages with their exit code (0 all delivered, 1 some feeds or
+deliveries failed, 2 bad usage or config).
 """
 
 from __future__ import annotations
+
+from importlib import import_module
 
 import click
 
 from .. import __version__
 
+# command name -> (module in digest.cli, attribute)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run"),
+    "preview": ("run", "preview"),
+    "edition": ("edition", "edition"),
+    "condense": ("condense", "condense"),
+    "gather": ("gather", "gather"),
+    "status": ("status", "status"),
+    "subscribers": ("subscribers", "subscribers"),
+    "schedule": ("schedule", "schedule"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attr = target
+        command = getattr(import_module(f".{module}", __name__), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="digest")
 def main() -> None:
     """digest: gather feeds, condense each story, and deliver a daily email briefing.
@@ -23,28 +58,3 @@ def main() -> None:
       digest condense article.txt --json    condense one article
       digest status                         recent runs and failed addresses
     """
-
-
-def _register() -> None:
-    from .edition import edition
-    from .run import preview, run
-    from .schedule import schedule
-    from .status import status
-
-    for command in (run, preview, edition, status, schedule):
-        main.add_command(command)
-
-
-_register()
-
-from .condense import condense  # noqa: E402
-
-main.add_command(condense)
-
-from .subscribers import subscribers  # noqa: E402
-
-main.add_command(subscribers)
-
-from .gather import gather  # noqa: E402
-
-main.add_command(gather)

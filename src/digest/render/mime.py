@@ -22,7 +22,8 @@ from email.utils import parseaddr
 from ..errors import HeaderError
 
 Piece = bytes | str  # bytes: encoded constant; str: the name of a slot
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*")  # atext only: a dot needs quotes
+# RFC 5322 atext only: a phrase with a dot (obs-phrase) is quoted, as Python's parser needs
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*")
 _ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\@]+@[A-Za-z0-9.-]+")
 _SOFT_BREAK = b"=\r\n"
 
