@@ -67,7 +67,11 @@ def test_corpus_feed_matches_manifest(gathered: Gathered, m: dict[str, Any]) -> 
     if m["bozo"] and m["entries"] and not encoding_only:
         assert o.warnings, "a bozo feed is used with a warning"
     title = m["feed_title"]
-    if title and not re.search(r"[<&]", title):
+    if m["file"].startswith("sanitize/"):
+        # the manifest's titles there are feedparser's sanitizer output; digest strips markup with
+        # an HTML5 parser instead (a malformed comment may hide more text), and nothing unsafe stays
+        assert o.name == url or not re.search(r"<|alert|script", o.name, re.I), o.name
+    elif title and not re.search(r"[<&]", title):
         assert o.name.startswith(" ".join(title.split()))  # decoded like feedparser (chardet, charset)
     articles = gathered.articles(m["file"])
     assert o.new == len(articles) <= o.entries

@@ -154,7 +154,7 @@ def test_guarded_transport_still_uses_the_guard() -> None:
     """httpx has no public switch for the network backend: this pins the one digest uses."""
     from digest.gather._guard import GuardedBackend, guarded_transport
 
-    transport = guarded_transport(httpx.Limits())
+    transport = guarded_transport(httpx.Limits(), httpx.create_ssl_context())
     assert isinstance(transport._pool._network_backend, GuardedBackend)
 
 

@@ -51,7 +51,7 @@ class GatherConfig(_Section):
     read_timeout: Annotated[float, Field(gt=0)] = 20.0
     total_timeout: Annotated[float, Field(gt=0)] = 60.0
     max_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
-    concurrency: Annotated[int, Field(ge=1)] = 16
+    concurrency: Annotated[int, Field(ge=1)] = 64  # in all; politeness is per_host
     per_host: Annotated[int, Field(ge=1)] = 2
     user_agent: str | None = None
     full_text: bool = True
@@ -59,6 +59,7 @@ class GatherConfig(_Section):
     allow_private_addresses: bool = False
     group_threshold: Annotated[float, Field(gt=0, le=1)] = 0.3
     max_per_topic: Annotated[int, Field(ge=1)] | None = None
+    parse_workers: Annotated[int, Field(ge=0, le=64)] | None = None  # None: one per core for 16+ feeds
 
 
 class CondenseConfig(_Section):

@@ -15,11 +15,11 @@ from urllib.request import url2pathname
 from ..config import GatherConfig
 from ..models import Article, FeedSpec, FeedState
 from . import _state
-from ._clean import html_to_text, paragraphs_to_html, sanitize_html
+from ._clean import paragraphs_to_html, sanitize_html
 from ._fetch import PAGE_ACCEPT, Fetched, Fetcher, FetchError
 from ._fulltext import extract_main_text, is_snippet
-from ._identity import entry_id
-from ._parse import ParsedEntry, ParseError, parse_feed
+from ._parse import ParseError
+from ._pool import Parser, workers_for
 
 Status = Literal["ok", "not_modified", "error"]
 
@@ -55,6 +55,7 @@ class _Run:
 
     config: GatherConfig
     fetcher: Fetcher
+    parser: Parser
     seen: Callable[[Iterable[str]], set[str]]
     now: datetime
     claimed: set[str] = field(default_factory=set)  # ids taken by an earlier feed of this run
@@ -105,23 +106,6 @@ async def _full_text(run: _Run, article: Article) -> Article:
     return replace(article, html=sanitize_html(paragraphs_to_html(text)), text=text)
 
 
-def _article(spec: FeedSpec, feed_name: str, entry: ParsedEntry, now: datetime) -> Article:
-    text = html_to_text(entry.html)
-    published = min(entry.published or now, now)  # missing: first seen; future: clamped
-    return Article(
-        id=entry_id(guid=entry.guid, link=entry.link, feed_url=spec.url, title=entry.title, text=text),
-        feed_url=spec.url,
-        feed_name=feed_name,
-        title=entry.title,
-        link=entry.link,
-        published=published,
-        html=entry.html,
-        text=text,
-        topic=spec.topic,
-        weight=spec.weight,
-    )
-
-
 async def _one(run: _Run, spec: FeedSpec, state: FeedState) -> tuple[FeedOutcome, list[Article], FeedState]:
     try:
         fetched = await _fetch_feed(run, spec, state)
@@ -131,12 +115,12 @@ async def _one(run: _Run, spec: FeedSpec, state: FeedState) -> tuple[FeedOutcome
                 [],
                 _state.after_not_modified(state, now=run.now),
             )
-        parsed = await asyncio.to_thread(parse_feed, fetched.body, url=fetched.url, headers=fetched.headers)
+        parsed = await run.parser.parse(fetched.body, fetched.url, fetched.headers, spec, run.now)
     except (FetchError, ParseError) as exc:
         new_state = _state.after_error(state, now=run.now, reason=exc.reason)
         return FeedOutcome(spec.url, spec.name, "error", error=exc.reason), [], new_state
-    name = parsed.title if spec.name == spec.url and parsed.title else spec.name
-    articles = list({a.id: a for a in (_article(spec, name, e, run.now) for e in parsed.entries)}.values())
+    name = parsed.title
+    articles = list(parsed.articles)
     known = run.seen([a.id for a in articles]) | run.claimed
     new = [a for a in articles if a.id not in known]
     run.claimed.update(a.id for a in new)
@@ -151,7 +135,7 @@ async def _one(run: _Run, spec: FeedSpec, state: FeedState) -> tuple[FeedOutcome
         last_modified=fetched.headers.get("last-modified"),
         moved_to=fetched.moved_to,
     )
-    outcome = FeedOutcome(spec.url, name, "ok", len(parsed.entries), len(new), warnings=parsed.warnings)
+    outcome = FeedOutcome(spec.url, name, "ok", parsed.entries, len(new), warnings=parsed.warnings)
     return outcome, new, new_state
 
 
@@ -185,8 +169,9 @@ async def gather(
         feeds and against the store) and the new state of every feed.
     """
     unique = list({f.url: f for f in feeds}.values())
-    async with Fetcher(config) as fetcher:
-        run = _Run(config, fetcher, seen, now)
+    workers = workers_for(len(unique), config.parse_workers)
+    async with Fetcher(config) as fetcher, Parser(workers) as parser:
+        run = _Run(config, fetcher, parser, seen, now)
 
         async def one(spec: FeedSpec) -> tuple[FeedOutcome, list[Article], FeedState]:
             result = await _one(run, spec, states.get(spec.url) or FeedState(url=spec.url))
