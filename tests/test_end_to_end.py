@@ -101,3 +101,27 @@ def test_failed_feed_gives_exit_1_and_still_delivers(project: Path, smtpd: Serve
     assert result.exit_code == 1, result.output
     assert "does-not-exist.xml" in result.output
     assert len(handler.received) == len(active_subscribers(project / "subscribers.example.csv"))
+
+
+def test_unreachable_server_loses_nobody(project: Path, smtpd: Server) -> None:
+    from smtpd_helpers import free_port
+
+    config = project / "examples" / "digest.toml"
+    text = config.read_text(encoding="utf-8").replace(
+        "[delivery]", "[delivery]\nbackoff_base = 0\nmax_attempts = 2"
+    )
+    config.write_text(text, encoding="utf-8")
+    db = str(project / "s.db")
+    closed = f"smtp://127.0.0.1:{free_port()}"
+    down = CliRunner().invoke(main, ["run", "--config", str(config), "--transport", closed, "--db", db])
+    assert down.exit_code == 1, down.output
+    assert "sending stopped" in down.output or "failed" in down.output
+    assert smtpd.handler.received == []
+
+    # the server is back: the same edition reaches every active subscriber, once
+    up = CliRunner().invoke(
+        main, ["run", "--config", str(config), "--transport", smtpd.url, "--db", db, "-q"]
+    )
+    assert up.exit_code == 0, up.output
+    expected = active_subscribers(project / "subscribers.example.csv")
+    assert sorted(r for m in smtpd.handler.received for r in m.recipients) == sorted(expected)

@@ -61,8 +61,9 @@ class RunSummary:
     @property
     def exit_code(self) -> int:
         """0 all delivered, 1 some feeds or deliveries failed."""
-        failed = (self.delivery.failed if self.delivery else 0) + len(self.render_failed)
-        return 1 if (self.feeds_failed or failed) else 0
+        d = self.delivery
+        failed = (d.failed if d else 0) + len(self.render_failed)
+        return 1 if (self.feeds_failed or failed or (d and d.aborted)) else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -84,5 +84,7 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         console.print(table)
         for reason, n in d.failures_by_reason.items():
             console.print(f"  [red]failed[/red] {n} × {reason}")
+        if d.aborted:
+            console.print(f"  [red]sending stopped[/red]: {d.aborted}; the rest stay pending for the next run")
     if summary.destination and d is not None:
         console.print(f"  delivered via {summary.destination}")
