@@ -85,6 +85,6 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         for reason, n in d.failures_by_reason.items():
             console.print(f"  [red]failed[/red] {n} × {reason}")
         if d.aborted:
-            console.print(f"  [red]sending stopped[/red]: {d.aborted}; the rest stay pending for the next run")
+            console.print(f"  [red]sending stopped[/red]: {d.aborted}; the rest wait for the next run")
     if summary.destination and d is not None:
         console.print(f"  delivered via {summary.destination}")
