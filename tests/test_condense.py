@@ -37,6 +37,43 @@ def assert_well_formed(c: Condensed) -> None:
         assert t[0].isupper() or t[0].isdigit() or t[0] in "\"“'‘", t
 
 
+def _content(text: str) -> set[str]:
+    return {w.strip(".,;:'\"“”’").casefold() for w in text.split() if len(w.strip(".,;:'\"“”’")) > 3}
+
+
+def assert_no_repeats(c: Condensed) -> None:
+    """No key point says again what the summary or another key point says (content-word overlap)."""
+    summary = _content(c.summary)
+    seen: list[set[str]] = []
+    for k in c.key_points:
+        mine = _content(k.text)
+        assert len(mine & summary) / max(len(mine), 1) < 0.6, (k.text, c.summary)
+        for other in seen:
+            assert len(mine & other) / max(min(len(mine), len(other)), 1) < 0.8, k.text
+        seen.append(mine)
+
+
+def assert_complete(c: Condensed) -> None:
+    """Key points and summary are whole statements: no ellipsis cut, closing punctuation."""
+    assert _words(c.summary) <= 60
+    assert "…" not in c.summary
+    assert not c.summary.casefold().startswith(("this ", "these ", "that ", "such "))
+    for k in c.key_points:
+        assert "…" not in k.text, k.text
+        assert k.text[-1] in '.!?"”’', k.text
+        assert _words(k.text) <= 30, k.text
+
+
+@pytest.mark.parametrize(
+    "name", ["messy-en.txt", "glued-en.txt", "two-reports-en.txt", "de.txt", "fr.txt", "es.txt"]
+)
+def test_key_points_neither_repeat_the_summary_nor_get_cut(name: str) -> None:
+    c = condense_text((ARTICLES / name).read_text(encoding="utf-8"))
+    assert_well_formed(c)
+    assert_no_repeats(c)
+    assert_complete(c)
+
+
 @pytest.mark.parametrize("name", ["messy-en.txt", "glued-en.txt"])
 def test_messy_article_comes_out_clean(name: str) -> None:
     text = (ARTICLES / name).read_text(encoding="utf-8")
@@ -48,13 +85,13 @@ def test_messy_article_comes_out_clean(name: str) -> None:
     title = text.splitlines()[0].split(" - ")[0]
     for k in c.key_points:
         assert not k.text.startswith(title), "headline glued onto a paragraph"
-    assert c.summary not in (k.text for k in c.key_points[1:])
+    assert c.summary not in (k.text for k in c.key_points)
 
 
 def test_messy_article_keeps_the_facts() -> None:
     c = condense_text((ARTICLES / "messy-en.txt").read_text(encoding="utf-8"))
     assert c.headline == "Harbor City Approves $2.4 Billion Flood Barrier"
-    facts = " ".join(k.text for k in c.key_points)
+    facts = " ".join([c.summary, *(k.text for k in c.key_points)])
     assert "$2.4 billion" in facts
     assert "7-2" in facts
     assert "March 2027" in facts
@@ -136,7 +173,8 @@ def test_unknown_language_gets_lead_fallback() -> None:
     text = "Lorem ipsum dolor sit amet. Consectetur adipiscing elit sed. Do eiusmod tempor. Ut labore."
     c = condense_text(text)
     assert c.language == "unk"
-    assert c.key_points[0].text.startswith("Lorem ipsum")
+    assert c.summary.startswith("Lorem ipsum")
+    assert [k.text for k in c.key_points][:2] == ["Consectetur adipiscing elit sed.", "Do eiusmod tempor."]
 
 
 def test_html_goes_through_the_extractor() -> None:
@@ -164,8 +202,17 @@ def test_no_text_is_a_clear_error(text: str) -> None:
 def test_seed_article(shared_dir: Path) -> None:
     c = condense_text((shared_dir / "fixtures" / "seed-article.txt").read_text(encoding="utf-8"))
     assert_well_formed(c)
+    assert_complete(c)
     every = " ".join([c.summary, *(k.text for k in c.key_points)])
     assert "3,000" in every
+    points = " ".join(k.text for k in c.key_points)
+    # Facts from both reports: who confirmed what, what was promised by when, how others responded.
+    assert "Kirby confirmed" in points
+    assert "10,000" in points
+    assert "December" in points
+    assert "South Korea" in points
+    assert "ambassador" in points or "lethal aid" in points
+    assert_no_repeats(c)
     assert "latest news" not in every
     assert "logged in" not in every
     assert "CONTENTS" not in every

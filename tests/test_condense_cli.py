@@ -78,3 +78,23 @@ def test_batch_to_stdout() -> None:
 def test_file_and_batch_together_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(condense, ["a.txt", "--batch", "b.jsonl"])
     assert result.exit_code == 2
+
+
+def test_parallel_batch_matches_one_process(tmp_path: Path) -> None:
+    from digest.cli.condense import PARALLEL_MIN_LINES
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(ARTICLES.glob("*.txt"))]
+    lines = [json.dumps({"id": i, "text": texts[i % len(texts)]}) for i in range(PARALLEL_MIN_LINES + 6)]
+    lines[5] = "{not json"
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.jsonl"
+        result = CliRunner().invoke(condense, ["--batch", str(src), "--out", str(out), "--jobs", jobs])
+        assert result.exit_code == 1  # the bad line
+        assert f"{src}:6:" in result.output
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1]
+    ids = [json.loads(line)["id"] for line in outputs[0].splitlines()]
+    assert ids == [i if i != 5 else None for i in range(PARALLEL_MIN_LINES + 6)]

@@ -155,7 +155,10 @@ def clean_sections(text: str, title: str | None = None) -> tuple[list[list[str]]
             if sections[-1]:
                 sections.append([])
             continue
-        if in_list or is_clutter(line):
+        if in_list and len(line.split()) < 15:
+            continue  # an item of the list (its headline-like items were taken as headings above)
+        in_list = False  # a paragraph of prose: the list has ended
+        if is_clutter(line):
             continue
         sections[-1].append(line)
     # Longest first so a heading that extends another one is stripped whole.

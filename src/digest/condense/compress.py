@@ -105,6 +105,19 @@ def shorten(sentence: str, max_words: int) -> str:
     return head.rstrip(" ,;:-–—") + "…"
 
 
+def fit(sentence: str, max_words: int) -> str:
+    """At most ``max_words`` words as a complete statement: cut at the last clause boundary
+    (comma, semicolon or dash) that leaves at least half; ``""`` when there is none."""
+    words = sentence.split()
+    if len(words) <= max_words:
+        return sentence
+    head = " ".join(words[:max_words])
+    cut = max(head.rfind(", "), head.rfind("; "), head.rfind(" – "), head.rfind(" — "))
+    if cut < len(head) // 2:
+        return ""
+    return head[:cut].rstrip(" ,;:-–—") + "."
+
+
 def finish(sentence: str) -> str:
     """A key point or summary sentence ends with punctuation."""
     s = sentence.strip()

@@ -134,13 +134,16 @@ def words(sentence: str) -> list[str]:
     return _WORD.findall(sentence)
 
 
+@functools.lru_cache(maxsize=131072)
+def _key(word: str, lang: str) -> str:
+    """The key of one word as written; ``""`` for a stop word or a single letter."""
+    low = word.casefold()
+    if low in STOP_WORDS.get(lang, STOP_WORDS["en"]) or (len(low) < 2 and not low.isdigit()):
+        return ""
+    return low if low[0].isdigit() else _stem(low, lang)
+
+
 def keys(sentence: str | list[str], lang: str) -> list[str]:
     """Content-word keys of a sentence (or of its :func:`words`): light stems, no stop words."""
-    stop = STOP_WORDS.get(lang, STOP_WORDS["en"])
-    out = []
-    for w in _WORD.findall(sentence) if isinstance(sentence, str) else sentence:
-        low = w.casefold()
-        if low in stop or (len(low) < 2 and not low.isdigit()):
-            continue
-        out.append(low if low[0].isdigit() else _stem(low, lang))
-    return out
+    tokens = _WORD.findall(sentence) if isinstance(sentence, str) else sentence
+    return [k for k in (_key(w, lang) for w in tokens) if k]

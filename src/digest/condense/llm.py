@@ -15,7 +15,7 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from ..models import Condensed, KeyPoint
-from .compress import clean_headline, finish, shorten
+from .compress import clean_headline, finish, fit, shorten
 from .extractive import MAX_POINT_WORDS, MAX_SUMMARY_WORDS
 
 if TYPE_CHECKING:
@@ -156,11 +156,16 @@ def _to_condensed(reply: _Reply, n_sources: int, max_key_points: int, language: 
         text = " ".join(text.split())
         if text:
             points.append(
-                KeyPoint(finish(shorten(text, MAX_POINT_WORDS)), source if source < n_sources else 0)
+                # A clause boundary when there is one; an ellipsis only for a run-on without any.
+                KeyPoint(
+                    finish(fit(text, MAX_POINT_WORDS) or shorten(text, MAX_POINT_WORDS)),
+                    source if source < n_sources else 0,
+                )
             )
     if len(points) < 3:
         raise LLMError(f"invalid reply: {len(points)} key points, need at least 3")
-    summary = finish(shorten(" ".join(reply.summary.split()), MAX_SUMMARY_WORDS))
+    summary = " ".join(reply.summary.split())
+    summary = finish(fit(summary, MAX_SUMMARY_WORDS) or shorten(summary, MAX_SUMMARY_WORDS))
     return Condensed(
         clean_headline(reply.headline),
         summary,

@@ -1,0 +1,66 @@
+"""Clause splitting: the summary keeps the main clause, the other facts become key points."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.condense.clauses import is_clause, split, split_lead
+from digest.condense.compress import fit
+
+
+@pytest.mark.parametrize(
+    ("sentence", "main", "extras"),
+    [
+        (
+            "A man who fled police on Tuesday was charged with murder after a chase left two people hurt.",
+            "A man was charged with murder.",
+            ("The man fled police on Tuesday.", "A chase left two people hurt."),
+        ),
+        (
+            "After the storm hit the coast on Monday, officials ordered thousands of residents to leave, "
+            "and the governor declared an emergency.",
+            "Officials ordered thousands of residents to leave.",
+            ("The storm hit the coast on Monday.", "The governor declared an emergency."),
+        ),
+        (
+            "The singer's tour bus caught fire on a freeway on Thursday, but everyone on it was evacuated.",
+            "The singer's tour bus caught fire on a freeway on Thursday.",
+            ("Everyone on it was evacuated.",),
+        ),
+        (  # "as" before a phrase, not a clause: nothing to split off
+            "Former forward Lena Ortiz has made a winning start in the cup as coach of the island side.",
+            "Former forward Lena Ortiz has made a winning start in the cup as coach of the island side.",
+            (),
+        ),
+    ],
+)
+def test_split_lead(sentence: str, main: str, extras: tuple[str, ...]) -> None:
+    parts = split_lead(sentence)
+    assert parts.main == main
+    assert parts.extras == extras
+
+
+def test_split_drops_attributions_and_participial_tails() -> None:
+    parts = split("The city council approved the budget, officials said, leaving the library without funds.")
+    assert parts.main == "The city council approved the budget."
+    assert parts.extras == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the fire broke out in the kitchen", True),
+        ("a nine-day strike that stranded 40,000 residents", False),  # a noun phrase
+        ("once belonging to the king", False),
+        ("officials ordered an evacuation", True),
+    ],
+)
+def test_is_clause(text: str, expected: bool) -> None:
+    assert is_clause(text) is expected
+
+
+def test_fit_cuts_at_a_clause_boundary_or_not_at_all() -> None:
+    long = " ".join(["word"] * 20) + ", " + " ".join(["more"] * 20)
+    assert fit(long, 30) == " ".join(["word"] * 20) + "."
+    assert fit(" ".join(["word"] * 40), 30) == ""
+    assert fit("Short and sweet.", 30) == "Short and sweet."
