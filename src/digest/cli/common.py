@@ -33,6 +33,24 @@ db_option = click.option(
     help="Store: a SQLite file or a SQLAlchemy URL. Overrides 'store' in the config.",
 )
 
+transport_option = click.option(
+    "--transport",
+    metavar="URL",
+    help="Where to deliver: smtp://[user@]host:port, smtps://host:port or file:DIR. Overrides the config.",
+)
+subscribers_option = click.option(
+    "--subscribers",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Subscribers CSV merged into the store before sending. Overrides the config.",
+)
+
+
+def transport_url(url: str | None) -> str | None:
+    """A relative ``file:`` folder on the command line is relative to the current folder."""
+    if url and url.startswith("file:") and not url.startswith("file://"):
+        return f"file:{Path(url[5:]).resolve()}"
+    return url
+
 
 def console(stderr: bool = True) -> Console:
     """A console for progress and summaries; stderr keeps stdout clean for JSON and paths."""

@@ -11,7 +11,17 @@ import click
 
 from ..pipeline import preview_edition, run_edition
 from ..store import open_store
-from .common import config_option, console, db_option, handle_errors, settings, store_url
+from .common import (
+    config_option,
+    console,
+    db_option,
+    handle_errors,
+    settings,
+    store_url,
+    subscribers_option,
+    transport_option,
+    transport_url,
+)
 from .display import print_summary, progress_bars
 
 day_option = click.option(
@@ -25,16 +35,8 @@ day_option = click.option(
 
 @click.command()
 @config_option
-@click.option(
-    "--transport",
-    metavar="URL",
-    help="Where to deliver: smtp://[user@]host:port, smtps://host:port or file:DIR. Overrides the config.",
-)
-@click.option(
-    "--subscribers",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Subscribers CSV merged into the store before sending. Overrides the config.",
-)
+@transport_option
+@subscribers_option
 @db_option
 @day_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary; errors only.")
@@ -62,7 +64,7 @@ def run(
                 store,
                 now=datetime.now(UTC),
                 day=day.date() if day else None,
-                transport_url=_transport(transport),
+                transport_url=transport_url(transport),
                 subscribers_csv=subscribers,
                 environ=os.environ,
                 progress=progress,
@@ -71,13 +73,6 @@ def run(
     if not quiet:
         print_summary(out, summary)
     raise SystemExit(summary.exit_code)
-
-
-def _transport(url: str | None) -> str | None:
-    """A relative ``file:`` folder on the command line is relative to the current folder."""
-    if url and url.startswith("file:") and not url.startswith("file://"):
-        return f"file:{Path(url[5:]).resolve()}"
-    return url
 
 
 @click.command()

@@ -13,18 +13,24 @@ from ..pipeline import run_edition
 from ..schedule import serve, trigger
 from ..store import open_store
 from ..store.runs import RunRecord
-from .common import config_option, console, db_option, handle_errors, settings, store_url
+from .common import (
+    config_option,
+    console,
+    db_option,
+    handle_errors,
+    settings,
+    store_url,
+    subscribers_option,
+    transport_option,
+    transport_url,
+)
 from .display import print_summary
 
 
 @click.command()
 @config_option
-@click.option("--transport", metavar="URL", help="Delivery URL; overrides the config.")
-@click.option(
-    "--subscribers",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Subscribers CSV merged before each run; overrides the config.",
-)
+@transport_option
+@subscribers_option
 @db_option
 @handle_errors
 def schedule(
@@ -47,7 +53,7 @@ def schedule(
                 store,
                 now=datetime.now(UTC),
                 day=day,
-                transport_url=transport,
+                transport_url=transport_url(transport),
                 subscribers_csv=subscribers,
                 environ=os.environ,
             )
