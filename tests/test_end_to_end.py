@@ -100,6 +100,11 @@ def test_failed_feed_gives_exit_1_and_still_delivers(project: Path, smtpd: Serve
     )
     assert result.exit_code == 1, result.output
     assert "does-not-exist.xml" in result.output
+    again = CliRunner().invoke(
+        main, ["run", "--config", str(config), "--transport", smtpd.url, "--db", str(project / "s.db")]
+    )
+    assert again.exit_code == 1
+    assert "failing for 2 runs in a row" in again.output
     assert len(handler.received) == len(active_subscribers(project / "subscribers.example.csv"))
 
 

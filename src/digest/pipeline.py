@@ -41,6 +41,7 @@ class RunSummary:
 
     edition_id: str
     feeds: list[FeedOutcome] = field(default_factory=list)
+    feed_failures: dict[str, int] = field(default_factory=dict)  # consecutive failures, by URL
     new_articles: int = 0
     stories: int = 0
     reused_edition: bool = False
@@ -72,6 +73,7 @@ class RunSummary:
                 "total": len(self.feeds),
                 "failed": self.feeds_failed,
                 "errors": {f.url: f.error for f in self.feeds if f.status == "error"},
+                "consecutive_failures": self.feed_failures,
             },
             "new_articles": self.new_articles,
             "stories": self.stories,
@@ -121,6 +123,7 @@ async def gather_into_store(
     store.add_articles(result.articles, now=now)
     store.save_feed_states(result.states, names={s.url: s.name for s in specs})
     summary.feeds = list(result.outcomes)
+    summary.feed_failures = {st.url: st.failures for st in result.states if st.failures}
     summary.new_articles = len(result.articles)
 
 

@@ -56,7 +56,9 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         + (" (edition already on record)" if summary.reused_edition else "")
     )
     for f in failed:
-        console.print(f"  [red]feed failed[/red] {f.url}: {f.error}")
+        runs = summary.feed_failures.get(f.url, 1)
+        streak = f" (failing for {runs} runs in a row)" if runs > 1 else ""
+        console.print(f"  [red]feed failed[/red] {f.url}: {f.error}{streak}")
     for w in summary.warnings:
         console.print(f"  [yellow]warning[/yellow] {w}")
     for e in summary.render_failed:
