@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "status"),
     "subscribers": ("subscribers", "subscribers"),
     "schedule": ("schedule", "schedule"),
+    "serve": ("serve", "serve"),
 }
 
 

@@ -93,3 +93,13 @@ class SubscriberStore(StoreBase):
             conn.execute(
                 update(_S).where(_S.c.email == email, _S.c.hard_failures != 0).values(hard_failures=0)
             )
+
+    def set_subscriber_topics(self, email: str, topics: frozenset[str]) -> bool:
+        """Set the sections one subscriber gets (empty: all); False when the address is unknown."""
+        with self.begin() as conn:
+            res = conn.execute(
+                update(_S)
+                .where(_S.c.email == email)
+                .values(topics=",".join(sorted(topics)), updated=datetime.now(UTC))
+            )
+            return bool(res.rowcount > 0)
