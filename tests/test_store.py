@@ -85,3 +85,19 @@ def test_signing_secret_is_kept(tmp_path: Path) -> None:
         assert store.signing_secret({}, "DIGEST_SECRET") == first
         assert store.signing_secret({"DIGEST_SECRET": "x"}, "DIGEST_SECRET") == b"x"
     assert len(first) >= 32
+
+
+def test_folders_of_a_sqlite_url_are_created(tmp_path: Path) -> None:
+    db = tmp_path / "a" / "b" / "d.db"
+    with open_store(f"sqlite:///{db}") as store:
+        store.migrate()
+    assert db.exists()
+
+
+def test_storage_errors_are_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(StorageError) as info:
+        open_store(blocker / "d.db")  # a file where a folder should be
+    assert "\n" not in str(info.value)
+    assert str(blocker) in str(info.value)

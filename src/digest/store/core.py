@@ -95,6 +95,11 @@ class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, RunStore):
         self.close()
 
 
+def _first_line(exc: BaseException) -> str:
+    """SQLAlchemy appends a "Background on this error" line: keep errors to one line."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -107,13 +112,16 @@ def open_store(url_or_path: str | Path) -> Store:
     """
     url = str(url_or_path)
     if "://" not in url:
-        path = Path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{path}"
+        url = f"sqlite:///{Path(url)}"
     try:
         engine = create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StorageError(f"store {url}: {exc}") from exc
+        raise StorageError(f"store {url}: {_first_line(exc)}") from exc
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        try:
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"store {url}: cannot create its folder: {exc.strerror or exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(engine)
