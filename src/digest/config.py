@@ -7,6 +7,7 @@ never live in the file: it names environment variables that hold them.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -197,7 +198,7 @@ class Settings(_Section):
     def path(self, p: Path | str) -> Path:
         """Resolve a path from the config file against the file's folder."""
         p = Path(p).expanduser()
-        return p if p.is_absolute() else self.base_dir / p
+        return p if p.is_absolute() else Path(os.path.normpath(self.base_dir / p))
 
     @property
     def store_url(self) -> str:
