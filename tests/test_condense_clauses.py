@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.condense.clauses import is_clause, split, split_lead
+from digest.condense.clauses import is_clause, named_subject, resolve, split, split_lead, stands_alone
 from digest.condense.compress import fit
 
 
@@ -64,3 +64,34 @@ def test_fit_cuts_at_a_clause_boundary_or_not_at_all() -> None:
     assert fit(long, 30) == " ".join(["word"] * 20) + "."
     assert fit(" ".join(["word"] * 40), 30) == ""
     assert fit("Short and sweet.", 30) == "Short and sweet."
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # "that" opens the object of "has revealed", not a relative clause inside the subject
+        "Actress Jane Roe has revealed that the haircut she wears on the show was inspired by a senator.",
+        # "was" belongs to the clause inside the relative clause ("a body he found was …")
+        "A cleaner who feared a body he found was a murder victim had in fact found an ancient mummy.",
+    ],
+)
+def test_split_lead_keeps_a_sentence_it_cannot_parse_whole(sentence: str) -> None:
+    assert split_lead(sentence).main == sentence
+
+
+def test_split_never_leaves_a_subordinate_clause_without_its_verb() -> None:
+    sentence = (
+        "The season began on a grim note when golfer Tom Reed, who came close in 2013, had to withdraw."
+    )
+    assert not split(sentence).main.endswith("Tom Reed.")
+
+
+def test_a_named_subject_resolves_a_pronoun_of_a_split_off_fact() -> None:
+    assert named_subject("Mr Davey was asked about the change.") == "Mr Davey"
+    assert named_subject("Tragic: Ann Lee was found at home on Monday.") == "Ann Lee"
+    assert named_subject("The man was charged with murder.") is None
+    assert named_subject("He was charged with murder.") is None
+    assert resolve("He was charged with murder.", "Ann Lee") == "Ann Lee was charged with murder."
+    assert resolve("He was charged with murder.", None) == "He was charged with murder."
+    assert stands_alone("A burst main flooded forty homes.")
+    assert not stands_alone("He carried a rope to his owner.")

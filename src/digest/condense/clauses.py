@@ -101,6 +101,18 @@ def _standalone(kind: str, tail: str, before: str) -> str | None:
     return None
 
 
+_SUBORDINATOR = re.compile(
+    r"(?i)\b(?:when|after|before|as|because|since|until|while|although|though|if|that|where)\s"
+)
+
+
+def _open_clause(head: str) -> bool:
+    """Whether ``head`` ends inside a subordinate clause still waiting for its verb ("…began on a
+    sombre note when Australian Marc Leishman"): no cut may leave it so."""
+    opened = [m.end() for m in _SUBORDINATOR.finditer(head)]
+    return bool(opened) and not _FINITE.search(head[opened[-1] :])
+
+
 def split(sentence: str) -> Split:
     """The main clause of ``sentence`` and the statements its subordinate clauses carry.
 
@@ -120,7 +132,7 @@ def split(sentence: str) -> Split:
         s = _capitalize(front.group("rest"))
     for m in _TAIL.finditer(s):
         head = s[: m.start()]
-        if len(head.split()) < _MIN_MAIN or not _FINITE.search(head):
+        if len(head.split()) < _MIN_MAIN or not _FINITE.search(head) or _open_clause(head):
             continue
         kind = m.lastgroup or "drop"
         tail = s[m.start() :].lstrip(", ")
@@ -140,6 +152,14 @@ _SUBJECT_RELATIVE = re.compile(
     rf"^(?P<np>{_DET}(?:\s[\w'’.,-]+){{0,5}}?)\s(?:who|which|that)\s(?P<rel>(?:[\w'’.,£$%-]+\s){{2,20}}?)"
     r"(?P<main>(?:has|have|had|was|were|is|are|will|would|could|can|may|might|must)\s.+)$"
 )
+_ARTICLE = re.compile(r"^(?:The|A|An|This|His|Her|Their|Its|Two|Three|Four|Five|Several)\s")
+_DETERMINERS = frozenset(
+    re.findall(r"\S+", "the a an his her their its this that these those my our your some any no")
+)
+_OWN_SUBJECT = re.compile(r"(?i)\b(?:he|she|they|we|i|you|it)\b")  # a clause inside the clause
+_REPORTING = re.compile(
+    r"\b(?:admits|says|claims|insists|believes|thinks|reveals|fears|hopes|knows|feared|thought|added)\b"
+)
 _BARE_TAIL = re.compile(
     r"\s(?:[-–—]\s|(?P<conj>as|when|after|before|because|while|since|until|although|though|but|so)\s)"
 )
@@ -147,6 +167,21 @@ _NUMBER_START = re.compile(
     r"(?i)^(?:\d|one|two|three|four|five|six|seven|eight|nine|ten|hours|days|weeks|months|years)\b"
 )
 _COORD_VP = re.compile(rf"\sand\s(?=(?:{_AUX})\b|[a-z]{{3,}}ed\b)")
+
+
+def _inner_relative(m: re.Match[str]) -> bool:
+    """Whether a :data:`_SUBJECT_RELATIVE` match really is a subject with a relative clause, not
+    "X has revealed that the hairstyle … was inspired" (a verb in the subject: "that" opens an
+    object) or "a boy who feared he was …" (the verb after it belongs to the relative clause)."""
+    np, rel = m.group("np").rstrip(" ,"), m.group("rel").strip(" ,")
+    if _FINITE.search(np) or _REPORTING.search(np) or np.split()[0] in ("It's", "It", "He", "She", "They"):
+        return False
+    if m.group(0)[len(m.group("np")) :].lstrip(" ,").startswith("that") and not _ARTICLE.match(np):
+        return False  # "John Carver knows only too well that …": a statement, not a noun phrase
+    ends_open = rel.rsplit(None, 1)[-1].casefold() in ("and", "or", "but")
+    first = rel.split(None, 1)[0] if rel else ""
+    verb_first = first[:1].islower() and first.casefold() not in _DETERMINERS  # "who fled…", not "that a…"
+    return verb_first and not _OWN_SUBJECT.search(rel) and not _REPORTING.search(rel) and not ends_open
 
 
 def _subject(clause: str) -> str | None:
@@ -172,9 +207,10 @@ def split_lead(sentence: str) -> Split:
     first = split(sentence)
     main, extras = first.main.rstrip(".!? "), list(first.extras)
     rel = _SUBJECT_RELATIVE.match(main)
-    if rel and is_clause(f"{rel.group('np')} {rel.group('main')}"):
-        extras.append(_end(f"{_definite(rel.group('np'))} {rel.group('rel').strip(' ,')}"))
-        main = f"{rel.group('np')} {rel.group('main')}"
+    if rel and _inner_relative(rel) and is_clause(f"{rel.group('np')} {rel.group('main')}"):
+        np = rel.group("np").rstrip(" ,")
+        extras.append(_end(f"{_definite(np)} {rel.group('rel').strip(' ,')}"))
+        main = f"{np} {rel.group('main')}"
     for pattern in (_BARE_TAIL, _COORD_VP):
         for m in pattern.finditer(main):
             head, tail = main[: m.start()], main[m.end() :]
@@ -191,3 +227,33 @@ def split_lead(sentence: str) -> Split:
             main = head
             break
     return Split(_end(main), tuple(extras))
+
+
+_LABEL = re.compile(r"^(?:[A-Z][\w'’-]*\s){0,3}[A-Z][\w'’-]*:\s")  # a glued photo caption label
+_NAMED = re.compile(r"^(?:(?:Mr|Mrs|Ms|Dr|The)\.?\s)?[A-Z][\w'’.-]*[a-z][\w'’.-]*(?:\s[A-Z][\w'’.-]*){0,3}$")
+_NOT_NAMES = frozenset(
+    re.findall(r"\S+", "He She It They We I You This That These Those There Here His Her Its Their")
+)
+_PRONOUN = re.compile(r"^(?:He|She)\s(?=[a-z])")
+_BACKWARD = re.compile(r"^(?:He|She|They|It|His|Her|Their|Its|Him|Them|He's|She's|It's|They're)\b")
+
+
+def named_subject(sentence: str) -> str | None:
+    """The subject of ``sentence`` when it is a name ("Ann Lee", "Mr Davey", "The Prime
+    Minister"): who a "he" or "she" in the clauses split off it most likely is."""
+    subj = _subject(_LABEL.sub("", sentence, count=1))
+    if subj and _NAMED.match(subj) and subj.split()[0] not in _NOT_NAMES:
+        return subj
+    return None
+
+
+def resolve(sentence: str, name: str | None) -> str:
+    """``sentence`` with an opening "He" or "She" replaced by ``name`` (when known), so that
+    it says who, read on its own."""
+    return _PRONOUN.sub(f"{name} ", sentence, count=1) if name else sentence
+
+
+def stands_alone(sentence: str) -> bool:
+    """Whether a split-off statement reads on its own: a clause that does not open with a
+    pronoun pointing back at the sentence it came from."""
+    return is_clause(sentence) and not _BACKWARD.match(sentence)

@@ -4,7 +4,8 @@ The summary is the main clause of the lead ("who did what"); the lead's other fa
 its subordinate clauses as statements of their own, join the later sentences as candidates for
 the key points. Key points never repeat the summary or each other, are compressed to complete
 clauses under 30 words, and are put back in story order. Scoring and selection live in
-:mod:`.select`, clause splitting in :mod:`.clauses`. Contains no I/O.
+:mod:`.select`, clause splitting in :mod:`.clauses`, the mending of glued English sentences in
+:mod:`.segment`. Contains no I/O.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from . import clauses
 from .clean import clean_sections
 from .compress import clean_headline, compress, finish, fit, headline_from_lead, same_text
 from .language import detect_language, keys, split_sentences, words
+from .segment import unglue
 from .select import DANGLING, Sentence, add_relevance, choose, penalty, score
 
 MAX_POINT_WORDS = 30
 MAX_SUMMARY_WORDS = 60
-_ENOUGH_WORDS = 50  # words of key points worth adding a fourth or fifth for
+_BARE_WORDS = 8  # a main clause shorter than this says too little alone
 _MAX_SENTENCES = 400  # a 1 MB page holds thousands: the facts are near the top anyway
 _MAX_CHARS = 40_000  # per source, for the same reason
-_POOL = 25  # best-scored sentences considered as key points
+_POOL = 12  # best-scored sentences per report considered as key points
 # A key point repeats the summary when most of its content words are the summary's, or when it
 # adds fewer than this many content words of its own.
 REPEAT_SHARE = 0.6
@@ -41,6 +43,12 @@ class Source:
     index: int = 0
 
 
+def _split(paragraph: str, lang: str) -> list[str]:
+    """The sentences of a paragraph; in English, captions and sentences glued together are cut."""
+    sentences = split_sentences(paragraph, lang)
+    return [part for s in sentences for part in unglue(s)] if lang == "en" else sentences
+
+
 def _sentences(sections: list[list[str]], source: int, lang: str, start: int) -> list[Sentence]:
     """The sentences of one source; a position counts from the start of its section (plus
     one per section before it), so that a second report under its own title keeps its lead."""
@@ -52,7 +60,7 @@ def _sentences(sections: list[list[str]], source: int, lang: str, start: int) ->
             if budget <= 0 or len(out) >= _MAX_SENTENCES:
                 return out
             para, budget = para[:budget], budget - len(para)
-            for s in split_sentences(para, lang):
+            for s in _split(para, lang):
                 tokens = words(s)
                 if tokens:
                     order = start + len(out)
@@ -88,15 +96,21 @@ def _summary(sentences: list[Sentence], lang: str, *, split: bool) -> tuple[str,
     if split:
         parts = clauses.split_lead(text)
         text = parts.main
+        name = clauses.named_subject(text)
         for i, extra in enumerate(parts.extras):
+            extra = clauses.resolve(extra, name)  # "He was charged" → "Ann Lee was charged"
             tokens = words(extra)
             order = first.order + (i + 1) / 10
             where = (first.source, first.position, order, first.section)
             extras.append(Sentence(extra, *where, keys(tokens, lang), len(tokens)))
     text = fit(text, MAX_SUMMARY_WORDS) or fit(first.text, MAX_SUMMARY_WORDS)
     text = text or _first_words(first.text, MAX_SUMMARY_WORDS)
-    if len(text.split()) < 8 and not DANGLING.match(first.text):
-        text = fit(compress(first.text, lang), MAX_SUMMARY_WORDS) or text  # too bare: the whole lead
+    # A short main clause is enough when the facts split off it read on their own; otherwise
+    # ("A dog was filmed." + "He helped wash up.") the whole lead says better who did what.
+    alone = clauses.is_clause(text) and all(clauses.stands_alone(e.text) for e in extras)
+    bare = len(text.split()) < _BARE_WORDS and not (extras and alone)
+    if bare and not DANGLING.match(first.text):
+        text = fit(compress(first.text, lang), MAX_SUMMARY_WORDS) or text
     return finish(text), first, extras
 
 
@@ -112,11 +126,12 @@ def _key_points(
     said = set(keys(summary, lang))
     add_relevance(sentences, said | set(keys(title or "", lang)))
     candidates = []
-    for s in sorted(sentences, key=lambda s: -s.score)[:_POOL]:  # compress only what may be chosen
+    pool = _POOL * len({s.part for s in sentences})  # each report of a story may give a fact
+    for s in sorted(sentences, key=lambda s: -s.score)[:pool]:  # compress only what may be chosen
         s.point = _as_point(s.text, lang)
         if s.point and not DANGLING.match(s.point) and not repeats(s.point, said, lang):
             candidates.append(s)
-    return sorted(choose(candidates, n, _ENOUGH_WORDS), key=lambda s: s.order)
+    return sorted(choose(candidates, n), key=lambda s: s.order)
 
 
 def condense_sources(sources: Sequence[Source], *, max_key_points: int = 5) -> Condensed:

@@ -117,6 +117,8 @@ def _weighted_similarity(a: list[str], b: list[str], weight: dict[str, float]) -
     """:func:`similarity` with rare words weighing more: two facts about one story share its
     topic words ("troops", "Russia") without repeating each other."""
     sa, sb = set(a), set(b)
+    if not weight:  # one report: plain overlap, without the cost of weighing each word
+        return len(sa & sb) / min(len(sa), len(sb)) if sa and sb else 0.0
     wa, wb = sum(weight.get(k, 1.0) for k in sa), sum(weight.get(k, 1.0) for k in sb)
     if not wa or not wb:
         return 0.0
@@ -138,9 +140,10 @@ def _best(pool: list[Sentence], chosen: list[Sentence], weight: dict[str, float]
     return best
 
 
-def choose(sentences: list[Sentence], max_points: int, enough_words: int) -> list[Sentence]:
-    """Three key points, more (up to ``max_points``) for a story of several parts or while the
-    points are short; each part with two or more sentences gets its best fact first."""
+def choose(sentences: list[Sentence], max_points: int) -> list[Sentence]:
+    """Three key points, more (up to ``max_points``) for a story of several parts; each part
+    with two or more sentences gets its best fact first. (A fourth point for one report costs
+    more in words than it adds in facts: measured, it lowers ROUGE against reference bullets.)"""
     pool = sorted(sentences, key=lambda s: -s.score)[:60]
     sizes = Counter(s.part for s in pool)
     parts = [p for p, n in sizes.items() if n >= 2]
@@ -156,9 +159,7 @@ def choose(sentences: list[Sentence], max_points: int, enough_words: int) -> lis
             if best is not None and len(chosen) < want:
                 chosen.append(best)
                 pool.remove(best)
-    while pool and (len(chosen) < want or sum(len(s.point.split()) for s in chosen) < enough_words):
-        if len(chosen) >= max_points:
-            break
+    while pool and len(chosen) < min(want, max_points):
         best = _best(pool, chosen, weight)
         if best is None:
             break
