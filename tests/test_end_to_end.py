@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,21 @@ def test_unreachable_server_loses_nobody(project: Path, smtpd: Server) -> None:
     assert up.exit_code == 0, up.output
     expected = active_subscribers(project / "subscribers.example.csv")
     assert sorted(r for m in smtpd.handler.received for r in m.recipients) == sorted(expected)
+
+
+def test_next_day_edition_does_not_repeat_stories(project: Path) -> None:
+    config = project / "examples" / "digest.toml"
+    base = ["--config", str(config), "--db", str(project / "s.db"), "--transport", f"file:{project / 'out'}"]
+    runner = CliRunner()
+    first = runner.invoke(main, ["run", *base, "--date", "2026-11-26", "-q"])
+    assert first.exit_code == 0, first.output
+    show = runner.invoke(main, ["edition", "show", *base[:4], "--date", "2026-11-26", "--json"])
+    day1 = {a["id"] for s in json.loads(show.output)["stories"] for a in s["articles"]}
+    assert len(day1) >= 15
+    second = runner.invoke(main, ["run", *base, "--date", "2026-11-27"])
+    assert second.exit_code == 0, second.output
+    show = runner.invoke(main, ["edition", "show", *base[:4], "--date", "2026-11-27", "--json"])
+    assert show.exit_code == 0, show.output
+    day2 = {a["id"] for s in json.loads(show.output)["stories"] for a in s["articles"]}
+    assert day2  # the example's 24 articles: what day 1 left out
+    assert day1.isdisjoint(day2)

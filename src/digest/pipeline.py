@@ -132,7 +132,9 @@ def build_edition(
 ) -> Edition:
     """Select the window's stories, condense each, and return the (unsaved) edition."""
     window = timedelta(hours=settings.window_hours)
-    articles = store.articles_since(now - window)
+    # an article that an earlier edition carried is not news again, however wide the window
+    sent = store.published_article_ids(since=now - window - timedelta(days=1), before=day.isoformat())
+    articles = [a for a in store.articles_since(now - window) if a.id not in sent]
     stories = group_stories(articles, threshold=settings.gather.group_threshold)
     chosen = select_stories(
         stories,

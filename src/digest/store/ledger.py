@@ -46,6 +46,13 @@ class LedgerStore(StoreBase):
             data = conn.scalar(select(_ED.c.data).where(_ED.c.id == edition_id))
         return edition_from_dict(json.loads(data)) if data else None
 
+    def published_article_ids(self, *, since: datetime, before: str) -> set[str]:
+        """Ids of the articles placed in editions created since ``since``, other than edition
+        ``before`` and later ones: what readers have already been sent."""
+        with self.begin() as conn:
+            rows = conn.scalars(select(_ED.c.data).where(_ED.c.created >= since, _ED.c.id < before))
+            return {a["id"] for data in rows for s in json.loads(data)["stories"] for a in s["articles"]}
+
     def save_edition(self, edition: Edition, *, replace: bool = False) -> Edition:
         """Record an edition; return the one on record (an earlier one wins unless ``replace``)."""
         data = json.dumps(edition_to_dict(edition), ensure_ascii=False)
