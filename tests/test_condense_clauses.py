@@ -60,8 +60,12 @@ def test_is_clause(text: str, expected: bool) -> None:
 
 
 def test_fit_cuts_at_a_clause_boundary_or_not_at_all() -> None:
-    long = " ".join(["word"] * 20) + ", " + " ".join(["more"] * 20)
+    long = " ".join(["word"] * 20) + ", and " + " ".join(["more"] * 20)
     assert fit(long, 30) == " ".join(["word"] * 20) + "."
+    # a comma between adjectives is no boundary: no "…beginning a six-year." fragment
+    lead = "A spacecraft built to study a loosely bound asteroid lifted off before dawn on Sunday"
+    tail = ", beginning a six-year, 640-million-kilometre journey that will take it past Mars twice"
+    assert fit(lead + tail, 24) == lead + "."
     assert fit(" ".join(["word"] * 40), 30) == ""
     assert fit("Short and sweet.", 30) == "Short and sweet."
 

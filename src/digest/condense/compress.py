@@ -92,6 +92,9 @@ def compress(sentence: str, lang: str) -> str:
     return s.rstrip(" ,;:-–—")
 
 
+_BOUNDARY = re.compile(r", |; | – | — ")
+
+
 def shorten(sentence: str, max_words: int) -> str:
     """At most ``max_words`` words, cut at the last clause boundary that fits (never mid-clause
     when one exists); ends with a full stop."""
@@ -105,17 +108,32 @@ def shorten(sentence: str, max_words: int) -> str:
     return head.rstrip(" ,;:-–—") + "…"
 
 
+# What may follow a comma where a clause or a loose phrase begins: a cut there leaves a
+# complete statement. A comma inside a list or between adjectives ("a six-year, 640-km
+# journey") is followed by none of these, and cutting there would leave "a six-year."
+_OPENS_PHRASE = re.compile(
+    r"""[“"‘']|(?:and|but|or|yet|so|while|whereas|which|who|whom|whose|where|when|as|after|before|
+    because|since|although|though|until|unless|if|with|without|including|according|despite|amid|
+    following|not|[a-z]+ing|[a-z]+ed|und|aber|denn|weil|dass|wobei|während|nachdem|der|die|das|
+    et|mais|car|qui|que|dont|où|alors|selon|y|pero|porque|quien|donde|cuando|mientras|según)\b""",
+    re.X,
+)
+
+
 def fit(sentence: str, max_words: int) -> str:
     """At most ``max_words`` words as a complete statement: cut at the last clause boundary
-    (comma, semicolon or dash) that leaves at least half; ``""`` when there is none."""
+    (a semicolon, a dash, or a comma that opens a clause or phrase) that keeps at least 40% of
+    it; ``""`` when there is none."""
     words = sentence.split()
     if len(words) <= max_words:
         return sentence
     head = " ".join(words[:max_words])
-    cut = max(head.rfind(", "), head.rfind("; "), head.rfind(" – "), head.rfind(" — "))
-    if cut < len(head) // 2:
-        return ""
-    return head[:cut].rstrip(" ,;:-–—") + "."
+    for match in reversed(list(_BOUNDARY.finditer(head))):
+        if match.start() < len(head) * 2 // 5:
+            break
+        if match.group() != ", " or _OPENS_PHRASE.match(head, match.end()):
+            return head[: match.start()].rstrip(" ,;:-–—") + "."
+    return ""
 
 
 def finish(sentence: str) -> str:
