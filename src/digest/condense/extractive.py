@@ -95,7 +95,10 @@ def _summary(sentences: list[Sentence], lang: str, *, split: bool) -> tuple[str,
     extras: list[Sentence] = []
     if split:
         parts = clauses.split_lead(text)
-        text = parts.main
+        # a tail that cannot become a fact of its own stays in the summary: cutting it would
+        # lose what the lead says ("…, sending a $1.4 billion mission toward asteroid X")
+        if parts.extras or len(parts.main.split()) >= len(text.split()) - 2:
+            text = parts.main
         name = clauses.named_subject(text)
         for i, extra in enumerate(parts.extras):
             extra = clauses.resolve(extra, name)  # "He was charged" → "Ann Lee was charged"
