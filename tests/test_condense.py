@@ -263,3 +263,14 @@ def test_story_without_text_fails_with_its_id() -> None:
     with pytest.raises(CondenseError, match="story s9"):
         condenser.condense_story(Story("s9", (_article(0, "  "),)))
     assert condenser.report.failed == 1
+
+
+def test_a_lead_tail_that_cannot_stand_alone_stays_in_the_summary() -> None:
+    text = (
+        "The Harbor Board approved a new ferry terminal on Monday, sending a $90 million project to "
+        "the city council for a final vote next month. The terminal would replace a pier built in 1962. "
+        "Board members voted 5-2 after a three-hour hearing. Residents raised concerns about traffic on "
+        "Dock Street. Construction could begin in the spring of 2027 if the council agrees."
+    )
+    c = condense_text(text, title="Harbor Board backs ferry terminal")
+    assert "$90 million" in c.summary or any("$90 million" in k.text for k in c.key_points)
