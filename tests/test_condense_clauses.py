@@ -99,3 +99,17 @@ def test_a_named_subject_resolves_a_pronoun_of_a_split_off_fact() -> None:
     assert resolve("He was charged with murder.", None) == "He was charged with murder."
     assert stands_alone("A burst main flooded forty homes.")
     assert not stands_alone("He carried a rope to his owner.")
+
+
+def test_no_cut_at_a_preposition_or_inside_an_appositive() -> None:
+    rate = (
+        "The central bank cut borrowing costs on Tuesday for the first time since March 2024, "
+        "trimming its policy rate by 25 basis points to 3.5% in a divided vote."
+    )
+    assert not any(e.startswith(("March", "2024")) for e in split_lead(rate).extras)
+    assert "since March 2024" in split_lead(rate).main
+    rift = (
+        "A crack in the ice shelf lengthened by 14 kilometres in October, the fastest growth since "
+        "scientists began monitoring it in 2017, and an iceberg could break off within months."
+    )
+    assert "the fastest growth since scientists began monitoring it in 2017" in split_lead(rift).main

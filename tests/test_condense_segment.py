@@ -90,3 +90,11 @@ def test_a_short_summary_whose_other_fact_cannot_stand_alone_keeps_the_whole_lea
     c = condense_text(ARTICLE.format(lead=lead))
     assert c.summary == lead  # not "A black dog was filmed." with "He carried a rope…" elsewhere
     assert not any(k.text.startswith("He ") for k in c.key_points)
+
+
+def test_a_place_after_its_adjective_is_not_a_glued_caption() -> None:
+    s = (
+        "More than a third of the reefs surveyed around the atoll in the western Pacific were "
+        "bleached after a long marine heatwave, scientists said on Wednesday."
+    )
+    assert unglue(s) == [s]

@@ -113,6 +113,12 @@ def _open_clause(head: str) -> bool:
     return bool(opened) and not _FINITE.search(head[opened[-1] :])
 
 
+def _ends_in_clause(head: str) -> bool:
+    """Whether a cut after ``head`` leaves it ending in its clause, not in an appositive that
+    the tail was part of ("…in October, the fastest growth | since records began")."""
+    return "," not in head or _FINITE.search(head.rsplit(",", 1)[1]) is not None
+
+
 def split(sentence: str) -> Split:
     """The main clause of ``sentence`` and the statements its subordinate clauses carry.
 
@@ -214,8 +220,10 @@ def split_lead(sentence: str) -> Split:
     for pattern in (_BARE_TAIL, _COORD_VP):
         for m in pattern.finditer(main):
             head, tail = main[: m.start()], main[m.end() :]
-            if len(head.split()) < _MIN_MAIN or not _FINITE.search(head):
+            if len(head.split()) < _MIN_MAIN or not _FINITE.search(head) or not _ends_in_clause(head):
                 continue
+            if pattern is _BARE_TAIL and m.group("conj") and not is_clause(tail.split(",", 1)[0]):
+                continue  # "since March 2024, trimming…": a preposition's object, not a clause
             subj = _subject(head)
             if pattern is _COORD_VP and subj:
                 tail = f"{_definite(subj)} {tail}"

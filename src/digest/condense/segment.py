@@ -52,6 +52,10 @@ _BEFORE_NAME = frozenset(
     queen prince princess duke duchess""",
     )
 )
+# Adjectives that open a place's or body's name: "the western Pacific", "upper Nile", "greater London".
+_BEFORE_PLACE = frozenset(
+    re.findall(r"\S+", "north south east west northeast northwest southeast southwest upper lower")
+) | {"greater", "new", "old"}
 _HAS_VERB = re.compile(r"\b(?:is|are|was|were|has|have|had|will|would|can|could|[a-z]{3,}(?:ed|es|s))\b")
 _MIN_WORDS = 5
 _QUICK = re.compile(r"\s[A-Z]")  # no capital after the first word: nothing to mend
@@ -65,7 +69,14 @@ def _ends_phrase(before: str) -> bool:
         return False  # "'…,' Ann Lee said": the quote's attribution
     word = last.strip("’'\")(“”‘").casefold()
     lower = last[:1].islower() or last[:1].isdigit() or last.endswith(")")
-    return lower and word not in _BEFORE_NAME and word not in STOP_WORDS["en"] and not word.endswith("ing")
+    modifier = word in _BEFORE_PLACE or word.endswith(("ern", "tral"))  # "the western Pacific"
+    return (
+        lower
+        and not modifier
+        and word not in _BEFORE_NAME
+        and word not in STOP_WORDS["en"]
+        and not word.endswith("ing")
+    )
 
 
 def _lower_before(sentence: str, at: int) -> bool:
