@@ -60,8 +60,12 @@ def test_is_clause(text: str, expected: bool) -> None:
 
 
 def test_fit_cuts_at_a_clause_boundary_or_not_at_all() -> None:
-    long = " ".join(["word"] * 20) + ", and " + " ".join(["more"] * 20)
-    assert fit(long, 30) == " ".join(["word"] * 20) + "."
+    head = "The council approved the new harbour plan on Monday after a long debate about its cost"
+    long = head + ", and " + " ".join(["more"] * 20)
+    assert fit(long, 30) == head + "."
+    # no verb left: "The team, led by Dr. Lee of the institute." is not a statement
+    team = "The team, led by Dr. Ann Lee of the Institute for Lake Studies, drilled a core of sediment"
+    assert fit(team + " from the lake in March and extracted DNA from 310 layers of mud", 20) == ""
     # a comma between adjectives is no boundary: no "…beginning a six-year." fragment
     lead = "A spacecraft built to study a loosely bound asteroid lifted off before dawn on Sunday"
     tail = ", beginning a six-year, 640-million-kilometre journey that will take it past Mars twice"

@@ -120,7 +120,18 @@ _OPENS_PHRASE = re.compile(
 )
 
 
-def fit(sentence: str, max_words: int) -> str:
+# ", led by Dr. Lee," / ", owned by the city": a participle, not the clause's verb
+_PASSIVE_ASIDE = re.compile(r",\s+\w+\s+by\s[^,]*(?:,|$)")
+
+
+def _has_verb(head: str) -> bool:
+    """Whether an English head keeps a finite verb (not only "The team, led by Dr. Lee")."""
+    from .clauses import _FINITE  # clauses does not import this module: no cycle
+
+    return _FINITE.search(_PASSIVE_ASIDE.sub(",", head)) is not None
+
+
+def fit(sentence: str, max_words: int, lang: str = "en") -> str:
     """At most ``max_words`` words as a complete statement: cut at the last clause boundary
     (a semicolon, a dash, or a comma that opens a clause or phrase) that keeps at least 40% of
     it; ``""`` when there is none."""
@@ -131,8 +142,11 @@ def fit(sentence: str, max_words: int) -> str:
     for match in reversed(list(_BOUNDARY.finditer(head))):
         if match.start() < len(head) * 2 // 5:
             break
+        kept = head[: match.start()]
+        if lang == "en" and not _has_verb(kept):
+            continue
         if match.group() != ", " or _OPENS_PHRASE.match(head, match.end()):
-            return head[: match.start()].rstrip(" ,;:-–—") + "."
+            return kept.rstrip(" ,;:-–—") + "."
     return ""
 
 

@@ -83,7 +83,7 @@ def _as_point(text: str, lang: str) -> str:
     text = compress(text, lang)
     if lang == "en" and len(text.split()) > MAX_POINT_WORDS:
         text = clauses.split(text).main
-    return fit(text, MAX_POINT_WORDS)
+    return fit(text, MAX_POINT_WORDS, lang)
 
 
 def _summary(sentences: list[Sentence], lang: str, *, split: bool) -> tuple[str, Sentence, list[Sentence]]:
@@ -106,14 +106,14 @@ def _summary(sentences: list[Sentence], lang: str, *, split: bool) -> tuple[str,
             order = first.order + (i + 1) / 10
             where = (first.source, first.position, order, first.section)
             extras.append(Sentence(extra, *where, keys(tokens, lang), len(tokens)))
-    text = fit(text, MAX_SUMMARY_WORDS) or fit(first.text, MAX_SUMMARY_WORDS)
+    text = fit(text, MAX_SUMMARY_WORDS, lang) or fit(first.text, MAX_SUMMARY_WORDS, lang)
     text = text or _first_words(first.text, MAX_SUMMARY_WORDS)
     # A short main clause is enough when the facts split off it read on their own; otherwise
     # ("A dog was filmed." + "He helped wash up.") the whole lead says better who did what.
     alone = clauses.is_clause(text) and all(clauses.stands_alone(e.text) for e in extras)
     bare = len(text.split()) < _BARE_WORDS and not (extras and alone)
     if bare and not DANGLING.match(first.text):
-        text = fit(compress(first.text, lang), MAX_SUMMARY_WORDS) or text
+        text = fit(compress(first.text, lang), MAX_SUMMARY_WORDS, lang) or text
     return finish(text), first, extras
 
 
