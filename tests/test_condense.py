@@ -274,3 +274,20 @@ def test_a_lead_tail_that_cannot_stand_alone_stays_in_the_summary() -> None:
     )
     c = condense_text(text, title="Harbor Board backs ferry terminal")
     assert "$90 million" in c.summary or any("$90 million" in k.text for k in c.key_points)
+
+
+def test_another_outlets_lead_is_not_a_key_point() -> None:
+    one = (
+        "The city council approved a $2 billion flood barrier on Tuesday. The barrier will protect "
+        "180,000 residents. Construction starts in March 2027. The vote was 7-2 after a long debate. "
+        "Opponents said the cost would force cuts to bus services."
+    )
+    two = (
+        "Councillors voted on Tuesday to build a flood wall costing $2 billion across the river mouth. "
+        "Engineers expect the wall to be finished by 2031. The state will pay a third of the bill. "
+        "Insurers welcomed the decision and said premiums could fall."
+    )
+    story = Story("s2", (_article(0, one, "Flood barrier approved"), _article(1, two, "Council backs wall")))
+    condensed = Condenser(CondenseConfig()).condense_story(story)
+    assert not any(k.text.startswith("Councillors voted on Tuesday") for k in condensed.key_points)
+    assert any(k.source == 1 for k in condensed.key_points)  # the other outlet still gives facts

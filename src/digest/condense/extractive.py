@@ -158,7 +158,12 @@ def condense_sources(sources: Sequence[Source], *, max_key_points: int = 5) -> C
     summary, first, extras = _summary(all_sentences, rule_lang, split=lang == "en")
     title = next((t for t in titles if t), None)
     headline = clean_headline(title) if title else headline_from_lead(first.text, rule_lang)
-    others = [s for s in all_sentences if s is not first]
+    # another outlet's first sentence tells the same event as the summary, in other words
+    retold = {
+        id(min((s for s in all_sentences if s.source == k), key=lambda s: s.order))
+        for k in {s.source for s in all_sentences} - {first.source}
+    }
+    others = [s for s in all_sentences if s is not first and id(s) not in retold]
     if lang == "unk":  # No rules for an unknown language: its lead is the honest choice.
         picked = others[:3] or [first]
     else:
