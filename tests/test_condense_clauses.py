@@ -117,3 +117,28 @@ def test_no_cut_at_a_preposition_or_inside_an_appositive() -> None:
         "scientists began monitoring it in 2017, and an iceberg could break off within months."
     )
     assert "the fastest growth since scientists began monitoring it in 2017" in split_lead(rift).main
+
+
+@pytest.mark.parametrize(
+    ("lead", "lang", "headline"),
+    [
+        (
+            "The space agency launched its Kestrel spacecraft on Sunday, sending a $1.4 billion mission "
+            "toward an asteroid to find out what lies beneath its surface.",
+            "en",
+            "The space agency launched its Kestrel spacecraft on Sunday",
+        ),
+        (
+            "La mairie de Saint-Aubin a annoncé mardi la fermeture de la piscine municipale pendant "
+            "dix-huit mois pour des travaux de rénovation.",
+            "fr",
+            "La mairie de Saint-Aubin a annoncé mardi la fermeture de la piscine municipale pendant dix-huit mois",
+        ),
+    ],
+)
+def test_headline_from_lead_ends_where_a_phrase_ends(lead: str, lang: str, headline: str) -> None:
+    from digest.condense.compress import headline_from_lead
+
+    made = headline_from_lead(lead, lang)
+    assert made == headline
+    assert len(made.split()) <= 16

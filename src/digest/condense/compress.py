@@ -167,11 +167,26 @@ def clean_headline(title: str) -> str:
 
 
 def headline_from_lead(sentence: str, lang: str) -> str:
-    """A headline made from the lead sentence: compressed, first clause, at most 16 words."""
+    """A headline made from the lead sentence: compressed, at most 16 words, ended where a
+    phrase ends (before a preposition or conjunction) rather than cut with an ellipsis."""
+    from .language import STOP_WORDS  # language does not import this module: no cycle
+
     s = compress(sentence, lang).rstrip(".!?")
-    if _words(s) > 16:
-        s = shorten(s, 16)
-    return s
+    words = s.split()
+    if len(words) <= 16:
+        return s
+    stops = STOP_WORDS.get(lang, STOP_WORDS["en"])
+    if words[16].casefold() in stops:  # the 16th word ends a phrase already
+        return " ".join(words[:16]).rstrip(" ,;:-–—")
+    comma = next((i + 1 for i in range(14, 5, -1) if words[i].endswith((",", ";"))), None)
+    if comma is not None:  # a clause boundary first: "…launched Kestrel on Sunday, sending …"
+        return " ".join(words[:comma]).rstrip(" ,;:-–—")
+    cut = next((i for i in range(15, 7, -1) if words[i].casefold() in stops), None)
+    if cut is None:
+        return shorten(s, 16)
+    while cut > 8 and words[cut - 1].casefold() in stops:  # "… de la" → "…"
+        cut -= 1
+    return " ".join(words[:cut]).rstrip(" ,;:-–—")
 
 
 def same_text(a: str, b: str) -> bool:
