@@ -132,7 +132,8 @@ def test_no_cut_at_a_preposition_or_inside_an_appositive() -> None:
             "La mairie de Saint-Aubin a annoncé mardi la fermeture de la piscine municipale pendant "
             "dix-huit mois pour des travaux de rénovation.",
             "fr",
-            "La mairie de Saint-Aubin a annoncé mardi la fermeture de la piscine municipale pendant dix-huit mois",
+            "La mairie de Saint-Aubin a annoncé mardi la fermeture de la piscine municipale "
+            "pendant dix-huit mois",
         ),
     ],
 )
