@@ -32,7 +32,11 @@ demo: $(STAMP)
 browser-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	    for try in 1 2 3; do \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null && break; \
+	      echo "apt-get failed (try $$try), retrying"; sleep 10; \
+	    done; \
+	    command -v chromium >/dev/null && command -v chromedriver >/dev/null; \
 	  else echo "note: chromium/chromedriver missing and not root: browser tests will be skipped"; fi; \
 	fi
 
