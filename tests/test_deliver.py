@@ -115,7 +115,9 @@ def test_hard_failures_bounce_a_subscriber_after_bounce_after_runs(store: Store)
 
     def rule(m: OutgoingMessage, n: int) -> DeliveryError | None:
         if m.recipient.startswith("gone"):
-            return DeliveryError(m.recipient, "550 5.1.1 no such user", permanent=True, code=550)
+            return DeliveryError(
+                m.recipient, "550 5.1.1 no such user", permanent=True, code=550, address_refused=True
+            )
         return None
 
     for run in range(2):
@@ -129,6 +131,40 @@ def test_hard_failures_bounce_a_subscriber_after_bounce_after_runs(store: Store)
     assert report.bounced == 1
     status = {s.email: s.status.value for s in store.subscribers()}
     assert status == {"gone@example.org": "bounced", "ok@example.org": "active"}
+
+
+def test_a_refused_message_or_a_rerun_of_one_edition_bounces_nobody(store: Store) -> None:
+    store.merge_subscribers([Subscriber("a@example.org"), Subscriber("b@example.org")])
+    spam = failing(
+        lambda m, n: DeliveryError(m.recipient, "554 5.7.1 rejected as spam", permanent=True, code=554)
+    )
+    for _ in range(3):  # the message's content is refused: about the message, not the readers
+        report = send_all(
+            [outgoing("a@example.org"), outgoing("b@example.org")], spam, store, config(bounce_after=1)
+        )
+        assert (report.failed, report.bounced) == (2, 0)
+    gone = failing(
+        lambda m, n: DeliveryError(
+            m.recipient, "550 no such user", permanent=True, code=550, address_refused=True
+        )
+    )
+    for _ in range(3):  # one edition retried three times: one refusal, counted once
+        send_all([outgoing("b@example.org")], gone, store, config(bounce_after=2))
+    assert {s.email: s.status.value for s in store.subscribers()} == {
+        "a@example.org": "active",
+        "b@example.org": "active",
+    }
+
+
+def test_a_delivery_claimed_by_another_run_is_skipped(store: Store) -> None:
+    store.plan_deliveries(EDITION, ["a@example.org", "b@example.org"])
+    assert store.mark_sending(EDITION, "a@example.org", "<m1@x>") is True  # another run has it
+    t = MemoryTransport()
+    report = send_all([outgoing("a@example.org"), outgoing("b@example.org")], t, store, config())
+    assert [m.recipient for m in t.outbox] == ["b@example.org"]
+    assert (report.sent, report.skipped) == (1, 1)
+    assert store.release_sending(EDITION) == 1  # as the next run starts: a crash's leftovers
+    assert store.delivery_states(EDITION)["a@example.org"] is DeliveryState.PENDING
 
 
 def test_a_success_clears_the_run_of_hard_failures(store: Store) -> None:
@@ -179,7 +215,7 @@ def test_an_unusable_transport_stops_the_run_and_leaves_the_rest_pending(store: 
 
 def test_a_broken_ledger_stops_the_run_with_its_error(store: Store) -> None:
     class Broken:
-        def mark_sending(self, *a: object) -> None:
+        def mark_sending(self, *a: object) -> bool:
             raise StorageError("store x: disk I/O error")
 
     with pytest.raises(StorageError, match="disk I/O"):

@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +150,18 @@ def test_next_day_edition_does_not_repeat_stories(project: Path) -> None:
     day2 = {a["id"] for s in json.loads(show.output)["stories"] for a in s["articles"]}
     assert day2  # the example's 24 articles: what day 1 left out
     assert day1.isdisjoint(day2)
+
+
+def test_an_international_domain_is_sent_once(project: Path, smtpd: Server) -> None:
+    csv = project / "subscribers.example.csv"
+    csv.write_text("email,name\nleser@bücher.example,Leser\n", encoding="utf-8")
+    config = project / "examples" / "digest.toml"
+    db = project / "s.db"
+    for _ in range(2):
+        result = CliRunner().invoke(
+            main, ["run", "--config", str(config), "--transport", smtpd.url, "--db", str(db), "-q"]
+        )
+        assert result.exit_code == 0, result.output
+    assert [m.recipients for m in smtpd.handler.received] == [("leser@xn--bcher-kva.example",)]
+    rows = sqlite3.connect(db).execute("select email, state from deliveries").fetchall()
+    assert rows == [("leser@bücher.example", "sent")]

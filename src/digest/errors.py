@@ -58,12 +58,22 @@ class StorageError(DigestError):
 class DeliveryError(DigestError):
     """A message could not be handed over. ``permanent`` separates 5xx from retryable errors."""
 
-    def __init__(self, recipient: str, reason: str, *, permanent: bool, code: int | None = None) -> None:
+    def __init__(
+        self,
+        recipient: str,
+        reason: str,
+        *,
+        permanent: bool,
+        code: int | None = None,
+        address_refused: bool = False,
+    ) -> None:
         super().__init__(f"{recipient}: {reason}")
         self.recipient = recipient
         self.reason = reason
         self.permanent = permanent
         self.code = code
+        # the server refused the address itself (RCPT TO), not this message's content
+        self.address_refused = address_refused
 
 
 class HeaderError(DigestError, ValueError):

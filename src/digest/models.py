@@ -143,9 +143,15 @@ class OutgoingMessage:
 
     edition_id: str
     sender: str  # envelope MAIL FROM
-    recipient: str  # envelope RCPT TO
+    recipient: str  # envelope RCPT TO (ASCII: an IDN domain in its xn-- form)
     message_id: str
     data: bytes
+    subscriber: str = ""  # the subscriber's address as the store keys it; default: recipient
+
+    @property
+    def ledger_key(self) -> str:
+        """The address under which the ledger records this delivery."""
+        return self.subscriber or self.recipient
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,6 +250,10 @@ async def run_edition(
         import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
         await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
         edition = current_edition(settings, store, day=day, now=now, progress=progress, summary=summary)
+        if edition.stories:
+            # rows a killed run left "sending" are claimable again: their readers may get a copy
+            # twice (at most one per connection that was in flight), and nobody none
+            store.release_sending(edition.id)
         todo = pending_subscribers(store, edition.id, summary) if edition.stories else []
         url = transport_url or settings.transport_url()
         summary.destination = url

@@ -35,13 +35,17 @@ class Transport(Protocol):
 class Ledger(Protocol):
     """The delivery ledger; :class:`digest.store.Store` implements it. Each call commits."""
 
-    def mark_sending(self, edition_id: str, email: str, message_id: str) -> None: ...
+    def mark_sending(self, edition_id: str, email: str, message_id: str) -> bool:
+        """Claim the delivery; False when it is being sent, or was sent, by another run."""
+        ...
 
     def mark_sent(self, edition_id: str, email: str) -> None: ...
 
     def mark_failed(
         self, edition_id: str, email: str, *, reason: str, code: int | None, permanent: bool
-    ) -> None: ...
+    ) -> bool:
+        """Record a failure; True when this delivery had already failed permanently before."""
+        ...
 
     def record_hard_failure(self, email: str, *, bounce_after: int) -> bool: ...
 

@@ -38,6 +38,7 @@ class DeliveryReport:
     bounced: int = 0  # subscribers marked bounced by this run
     attempts: int = 0
     aborted: str | None = None  # why sending stopped early (the rest stay pending)
+    skipped: int = 0  # already in another run's hands, or sent by it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class DeliveryReport:
             "bounced": self.bounced,
             "attempts": self.attempts,
             "aborted": self.aborted,
+            "skipped": self.skipped,
         }
 
 
@@ -87,7 +89,7 @@ class _Run:
         self.done = asyncio.Event()
         self.error: BaseException | None = None  # the ledger failed: stop at once
         self.stream_error: BaseException | None = None
-        self.sent = self.retried = self.failed = self.bounced = self.attempts = 0
+        self.sent = self.retried = self.failed = self.bounced = self.attempts = self.skipped = 0
         self.reasons: Counter[str] = Counter()
         self.aborted: TransportUnavailable | None = None
 
@@ -124,7 +126,10 @@ class _Run:
             await self.sleep(wait)
         job.attempts += 1
         self.attempts += 1
-        self.ledger.mark_sending(m.edition_id, m.recipient, m.message_id)
+        if self.ledger.mark_sending(m.edition_id, m.ledger_key, m.message_id) is False:
+            self.skipped += 1  # another run has it in hand, or has sent it
+            self._finish(job)
+            return
         try:
             await self.transport.send(m)
         except TransportUnavailable as exc:
@@ -136,13 +141,13 @@ class _Run:
             else:
                 self._fail(job, exc, permanent=exc.permanent)
         else:
-            self.ledger.mark_sent(m.edition_id, m.recipient)
+            self.ledger.mark_sent(m.edition_id, m.ledger_key)
             self.sent += 1
             self._finish(job)
 
     def _retry(self, job: _Job, exc: DeliveryError) -> None:
         m = job.message
-        self.ledger.mark_failed(m.edition_id, m.recipient, reason=exc.reason, code=exc.code, permanent=False)
+        self.ledger.mark_failed(m.edition_id, m.ledger_key, reason=exc.reason, code=exc.code, permanent=False)
         self.retried += 1
         delay = backoff_delay(
             job.attempts, base=self.config.backoff_base, cap=self.config.backoff_max, rand=self.rand
@@ -160,15 +165,15 @@ class _Run:
 
     def _fail(self, job: _Job, exc: DeliveryError, *, permanent: bool) -> None:
         m = job.message
-        self.ledger.mark_failed(
-            m.edition_id, m.recipient, reason=exc.reason, code=exc.code, permanent=permanent
+        counted_before = self.ledger.mark_failed(
+            m.edition_id, m.ledger_key, reason=exc.reason, code=exc.code, permanent=permanent
         )
         self.failed += 1
         self.reasons[reason_key(exc)] += 1
-        # A 5xx reply is about this address; a refusal without a code (our own check,
-        # an unusable transport) is not, and must not bounce anyone.
-        hard = permanent and exc.code is not None and 500 <= exc.code < 600
-        if hard and self.ledger.record_hard_failure(m.recipient, bounce_after=self.config.bounce_after):
+        # Only a refused address counts towards a bounce, and once per edition: a 5xx for the
+        # message's content ("554 spam") or a rerun of the same edition must not bounce anyone.
+        hard = permanent and exc.address_refused and counted_before is not True
+        if hard and self.ledger.record_hard_failure(m.ledger_key, bounce_after=self.config.bounce_after):
             self.bounced += 1
         self._finish(job)
 
@@ -195,6 +200,7 @@ class _Run:
             bounced=self.bounced,
             attempts=self.attempts,
             aborted=str(self.aborted) if self.aborted else None,
+            skipped=self.skipped,
         )
 
 

@@ -185,7 +185,11 @@ class SmtpTransport:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
             raise DeliveryError(
-                message.recipient, _reply(first), permanent=first.code >= 500, code=first.code
+                message.recipient,
+                _reply(first),
+                permanent=first.code >= 500,
+                code=first.code,
+                address_refused=first.code >= 500,
             ) from exc
         except aiosmtplib.SMTPSenderRefused as exc:
             if exc.code < 500:

@@ -230,7 +230,8 @@ class EditionRenderer:
         )
         html_values = {k: htmlmod.escape(v) for k, v in values.items()}
         data = mime.assemble(variant.frame, headers, values, html_values)
-        return OutgoingMessage(self._edition.id, self._sender, recipient, mid, data), values
+        message = OutgoingMessage(self._edition.id, self._sender, recipient, mid, data, subscriber=sub.email)
+        return message, values
 
     def message(self, subscriber: Subscriber) -> OutgoingMessage | None:
         """The complete message for one subscriber.

@@ -103,15 +103,40 @@ class LedgerStore(StoreBase):
                 values["attempts"] = 1
             conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
 
-    def mark_sending(self, edition_id: str, email: str, message_id: str) -> None:
-        """About to hand the message over (committed before DATA): one more attempt."""
+    def mark_sending(self, edition_id: str, email: str, message_id: str) -> bool:
+        """Claim the delivery, about to hand the message over (committed before DATA).
+
+        The claim is one conditional UPDATE, so two runs of one edition never both send a
+        message: the second finds the row ``sending`` (or ``sent``) and gets False.
+        """
         values: dict[str, object] = {
             "state": DeliveryState.SENDING.value,
             "message_id": message_id,
             "attempts": _D.c.attempts + 1,
+            "updated": datetime.now(UTC),
         }
+        claimable = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
         with self.begin() as conn:
-            self._set(conn, edition_id, email, values)
+            row = _D.c.edition_id == edition_id, _D.c.email == email
+            res = conn.execute(update(_D).where(*row, _D.c.state.in_(claimable)).values(**values))
+            if res.rowcount:
+                return True
+            if conn.execute(select(_D.c.state).where(*row)).first() is not None:
+                return False
+            values["attempts"] = 1  # never planned (a caller outside the pipeline): insert
+            conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
+            return True
+
+    def release_sending(self, edition_id: str) -> int:
+        """Make ``sending`` rows of an edition claimable again: left by a run that was killed
+        mid-send. Called as a run starts; returns how many (each may have reached its reader)."""
+        with self.begin() as conn:
+            res = conn.execute(
+                update(_D)
+                .where(_D.c.edition_id == edition_id, _D.c.state == DeliveryState.SENDING.value)
+                .values(state=DeliveryState.PENDING.value, updated=datetime.now(UTC))
+            )
+            return int(res.rowcount or 0)
 
     def mark_sent(self, edition_id: str, email: str) -> None:
         """The server said 250. Also clears the subscriber's run of hard failures."""
@@ -129,8 +154,12 @@ class LedgerStore(StoreBase):
 
     def mark_failed(
         self, edition_id: str, email: str, *, reason: str, code: int | None, permanent: bool
-    ) -> None:
-        """Not handed over (yet): ``permanent`` for a 5xx or a refusal; ``reason`` is the reply."""
+    ) -> bool:
+        """Not handed over (yet): ``permanent`` for a 5xx or a refusal; ``reason`` is the reply.
+
+        Returns whether this delivery had already failed permanently (in an earlier run of
+        the edition), so that one refusal is counted towards a bounce once.
+        """
         values: dict[str, object] = {
             "state": DeliveryState.FAILED.value,
             "reason": reason[:2000],
@@ -138,7 +167,12 @@ class LedgerStore(StoreBase):
             "permanent": permanent,
         }
         with self.begin() as conn:
+            before = conn.execute(
+                select(_D.c.state, _D.c.permanent).where(_D.c.edition_id == edition_id, _D.c.email == email)
+            ).first()
             self._set(conn, edition_id, email, values)
+        # "failed" + permanent stays on the row while a later attempt is "sending": check the flag
+        return bool(before is not None and before.permanent and before.state != DeliveryState.SENT.value)
 
     def delivery_counts(self, edition_id: str) -> dict[str, int]:
         with self.begin() as conn:
