@@ -176,3 +176,19 @@ def test_snippets_count_cjk_characters() -> None:
     assert is_snippet("word " * 50, 120)
     assert not is_snippet("word " * 130, 120)
     assert not is_snippet("地" * 130, 120)
+
+
+def test_markup_that_lxml_refuses_does_not_stop_a_feed() -> None:
+    from digest.gather._clean import html_to_text
+
+    assert html_to_text("<html><head>") == ""
+    assert "Body" in html_to_text("<html><head><title>x</title></head><body><p>Body</p>")
+    feed = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title type="html">'
+        b'&lt;html&gt;&lt;head&gt;</title><entry><id>urn:1</id><title type="html">&lt;html&gt;&lt;head&gt;'
+        b'</title><content type="html">&lt;p&gt;Text&lt;/p&gt;</content></entry></feed>'
+    )
+    from digest.gather._parse import parse_feed
+
+    parsed = parse_feed(feed, url="https://example.org/feed", headers={})
+    assert len(parsed.entries) == 1

@@ -81,7 +81,7 @@ def html_to_text(fragment: str) -> str:
         return ""
     try:
         root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except (etree.ParserError, ValueError):
+    except Exception:  # lxml raises ParserError, ValueError, even AssertionError ("<html><head>")
         return normalize_text(html.unescape(re.sub(r"<[^>]*>", " ", fragment)))
     parts: list[str] = []
     for event, el in etree.iterwalk(root, events=("start", "end")):

@@ -161,10 +161,16 @@ def parse_feed(data: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
     elif not parsed.get("version") and not entries:
         raise ParseError("not a feed (no RSS, Atom or RDF root element)")
     feed = parsed.get("feed") or {}
+    kept: list[ParsedEntry] = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            kept.append(_entry(entry))
+        except Exception as exc:  # one hostile entry is skipped; the feed's others are kept
+            warnings.append(f"entry {number} skipped: {type(exc).__name__}: {str(exc)[:200]}")
     return ParsedFeed(
         title=plain_title(
             feed.get("title") or "", (feed.get("title_detail") or {}).get("type") or "text/plain"
         ),
-        entries=tuple(_entry(e) for e in entries),
+        entries=tuple(kept),
         warnings=tuple(warnings),
     )

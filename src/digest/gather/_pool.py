@@ -64,8 +64,16 @@ def parse_articles(
     """
     parsed = parse_feed(body, url=url, headers=headers)
     name = parsed.title if spec.name == spec.url and parsed.title else spec.name
-    articles = {a.id: a for a in (to_article(spec, name, e, now) for e in parsed.entries)}
-    return ParsedArticles(name, parsed.warnings, len(parsed.entries), tuple(articles.values()))
+    articles: dict[str, Article] = {}
+    warnings = list(parsed.warnings)
+    for number, entry in enumerate(parsed.entries, start=1):
+        try:
+            article = to_article(spec, name, entry, now)
+        except Exception as exc:  # one hostile entry is skipped, the feed's others are kept
+            warnings.append(f"entry {number} skipped: {type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        articles.setdefault(article.id, article)
+    return ParsedArticles(name, tuple(warnings), len(parsed.entries), tuple(articles.values()))
 
 
 def workers_for(feeds: int, configured: int | None) -> int:

@@ -119,6 +119,10 @@ async def _one(run: _Run, spec: FeedSpec, state: FeedState) -> tuple[FeedOutcome
     except (FetchError, ParseError) as exc:
         new_state = _state.after_error(state, now=run.now, reason=exc.reason)
         return FeedOutcome(spec.url, spec.name, "error", error=exc.reason), [], new_state
+    except Exception as exc:  # a bug met on hostile input: this feed fails, the run goes on
+        reason = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+        new_state = _state.after_error(state, now=run.now, reason=reason)
+        return FeedOutcome(spec.url, spec.name, "error", error=reason), [], new_state
     name = parsed.title
     articles = list(parsed.articles)
     known = run.seen([a.id for a in articles]) | run.claimed
