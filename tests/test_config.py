@@ -42,6 +42,10 @@ def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ("[delivery]\npool = 3", "delivery.pool: Extra inputs are not permitted"),
         ("[condense]\nbackend = 'llm'", "condense: backend = 'llm' needs base_url and model"),
         ("title = ", "Invalid value"),
+        ('sender = "The Morning Brief"', "sender: not an email address: 'The Morning Brief'"),
+        ('sender = "Brief <brief@example.org>\\nBcc: x@example.org"', "sender: must be one line"),
+        ("[render]\nunsubscribe_mailto = 'nobody'", "render.unsubscribe_mailto: not an email address"),
+        ('[render]\nsubject = "Hi\\nBcc: x"', "render.subject: must be one line"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,15 @@ from .errors import ConfigError
 from .models import FeedSpec
 
 DEFAULT_CONFIG = "digest.toml"
+
+
+def _address(value: str, shown: str | None = None) -> str:
+    """An email address, checked for shape only (no DNS): ``name@domain.tld``."""
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() or c in "<>,;" for c in value.strip()):
+        hint = " (write it as 'Name <name@example.org>')" if shown is not None else ""
+        raise ValueError(f"not an email address: {shown if shown is not None else value!r}{hint}")
+    return value.strip()
 
 
 class _Section(BaseModel):
@@ -111,6 +121,18 @@ class RenderConfig(_Section):
             raise ValueError(f"must be an https:// URL without spaces, got {v!r}")
         return v
 
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, v: str | None) -> str | None:
+        return None if v is None else _address(v)
+
+    @field_validator("subject", "preheader", "list_id")
+    @classmethod
+    def _one_line(cls, v: str | None) -> str | None:
+        if v is not None and ("\r" in v or "\n" in v):
+            raise ValueError("must be one line (it becomes a header)")
+        return v
+
     @field_validator("language")
     @classmethod
     def _lang(cls, v: str) -> str:
@@ -159,6 +181,14 @@ class Settings(_Section):
     render: RenderConfig = RenderConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     base_dir: Path = Path(".")  # folder of the config file; not read from the file
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, v: str) -> str:
+        if "\r" in v or "\n" in v:
+            raise ValueError("must be one line (it becomes the From header)")
+        _address(parseaddr(v)[1], shown=v)
+        return v
 
     @field_validator("timezone")
     @classmethod
