@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from digest import tokens
 from digest.config import Settings
@@ -175,10 +176,16 @@ def test_a_bad_subscriber_does_not_stop_the_others(shared: EditionRenderer) -> N
 
 
 def test_line_breaks_in_the_subject_template_or_sender_are_refused() -> None:
-    with pytest.raises(HeaderError, match="Subject"):
+    # the config refuses them when it is loaded; the renderer refuses them again on its own
+    with pytest.raises(ValidationError, match="one line"):
         renderer(render={"subject": "Hello\r\nBcc: victim@example.com"})
+    base = Settings.model_validate({"sender": "The Desk <desk@news.example.org>"})
+    hostile = base.render.model_construct(**{**base.render.model_dump(), "subject": "Hello\r\nBcc: v@x.org"})
+    with pytest.raises(HeaderError, match="Subject"):
+        EditionRenderer(EDITION, base.model_copy(update={"render": hostile}), secret=SECRET, now=NOW)
+    unsafe = base.model_copy(update={"sender": "Desk\r\nBcc: victim@example.com <desk@example.org>"})
     with pytest.raises(HeaderError, match="From"):
-        renderer(sender="Desk\r\nBcc: victim@example.com <desk@example.org>")
+        EditionRenderer(EDITION, unsafe, secret=SECRET, now=NOW)
 
 
 def test_line_breaks_in_headlines_cannot_inject_headers() -> None:
