@@ -296,3 +296,17 @@ def test_full_text_is_fetched_only_for_new_entries(server: FeedServer) -> None:
     assert again.outcomes[0].entries == 1
     assert server.hits["/s2.xml"] == 1
     assert server.hits["/article/2"] == 0
+
+
+def test_a_named_feed_that_redirects_to_another_host_is_guarded(server: FeedServer) -> None:
+    good = server.feed("/target.xml", rss([item(1)]))
+    elsewhere = good.replace("127.0.0.1", "localhost")  # another host name, a loopback address
+    hop = server.route("/hop", Reply(301, headers={"Location": elsewhere}))
+    same = server.route("/same-host", Reply(301, headers={"Location": "/target.xml"}))
+    result = run([hop, same])
+    refused = outcome(result, hop)
+    assert refused.status == "error"
+    assert "refused" in (refused.error or "")
+    assert outcome(result, same).status == "ok"  # the host the editor named stays trusted
+    allowed = run([hop], GatherConfig(full_text=False, allow_private_addresses=True))
+    assert allowed.outcomes[0].status == "ok"

@@ -104,14 +104,16 @@ class Fetcher:
         """GET ``url``, following up to five redirects.
 
         Args:
-            trusted: ``True`` for URLs the editor named; ``False`` puts every connection
-                behind the SSRF guard (unless the config allows private addresses).
+            trusted: ``True`` for URLs the editor named (a redirect to another host is
+                guarded all the same); ``False`` puts every connection behind the SSRF guard
+                (unless the config allows private addresses).
             conditional: ``If-None-Match`` / ``If-Modified-Since`` headers to send.
 
         Raises:
             FetchError: any failure, with a reason (HTTP status, timeout, size, refused ...).
         """
         client = self._trusted if trusted else self._guarded
+        named_host = (urlsplit(url).hostname or "").lower()
         headers = {"Accept": accept, **(conditional or {})}
         loop = asyncio.get_running_loop()
         deadline: float | None = None
@@ -133,6 +135,9 @@ class Fetcher:
                 return Fetched(result.url, result.status, result.headers, result.body, moved)
             permanent = permanent and status in _PERMANENT
             url = urljoin(url, location)
+            if (urlsplit(url).hostname or "").lower() != named_host:
+                # the editor trusted that host, not wherever it sends us: guard the other hosts
+                client = self._guarded
             if url in visited:
                 raise FetchError(f"redirect loop at {url[:200]}")
             visited.add(url)
