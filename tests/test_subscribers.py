@@ -166,3 +166,27 @@ def test_unsubscribe_errors(tmp_path: Path) -> None:
     code, _, err = cli("unsubscribe", "not an address", "--db", db)
     assert code == 2
     assert "not an address" in err
+
+
+def test_an_unclosed_quote_is_reported_not_swallowed(tmp_path: Path) -> None:
+    path = tmp_path / "subs.csv"
+    path.write_text('email,name\na@example.com,Ann\nb@example.com,"Bob\nc@example.com,Cy\n', encoding="utf-8")
+    result = read_subscribers_csv(path)
+    assert [s.email for s in result.subscribers] == ["a@example.com"]
+    assert len(result.errors) == 1
+    assert "subs.csv:3:" in result.errors[0]
+    assert "unclosed quote" in result.errors[0]
+    assert "c@example.com" not in {s.email for s in result.subscribers}  # reported, not silent
+
+
+def test_an_unreadable_row_is_skipped_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "subs.csv"
+    huge = "x" * 200_000  # over the csv module's field size limit
+    path.write_text(
+        f"email,name\na@example.com,Ann\nb@example.com,{huge}\nc@example.com,Cy\n", encoding="utf-8"
+    )
+    result = read_subscribers_csv(path, skip_invalid=True)
+    assert [s.email for s in result.subscribers] == ["a@example.com", "c@example.com"]
+    assert any("subs.csv:3:" in e and "field larger than field limit" in e for e in result.errors)
+    with pytest.raises(InputError, match=r"subs\.csv:3"):
+        read_subscribers_csv(path, skip_invalid=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,7 +59,31 @@ def clean_name(raw: str) -> str:
     return " ".join(_CONTROL.sub(" ", raw).split())
 
 
+# a quoted field whose later lines look like rows of their own: "Bob\nc@example.com,Cy"
+_SWALLOWED = re.compile(r"[\r\n][^\r\n]*@[^\r\n]*")
+
+
+def _rows(
+    reader: csv.DictReader[str], path: Path, errors: list[str], *, skip_invalid: bool
+) -> Iterator[dict[str, str]]:
+    """The reader's rows; with ``skip_invalid``, a row the csv module cannot read (a field over
+    its size limit) is reported with its line and skipped instead of ending the import."""
+    while True:
+        line = reader.line_num + 1  # where the next row starts
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if not skip_invalid:
+                raise
+            errors.append(f"{path.name}:{line}: {exc}")
+
+
 def _row(row: dict[str, str]) -> Subscriber:
+    if any(_SWALLOWED.search(v) for v in row.values()):
+        # an unclosed quote swallows the rows after it: say so rather than lose them quietly
+        raise ValueError("a field runs over rows that hold addresses (an unclosed quote?)")
     email = normalize_email(row.get("email") or "")
     name = clean_name(row.get("name") or "")
     if len(name) > MAX_NAME:
@@ -133,7 +158,7 @@ def read_subscribers_csv(path: Path, *, skip_invalid: bool = True) -> Subscriber
         errors: list[str] = []
         rows = duplicates = 0
         line = reader.line_num + 1
-        for row in reader:
+        for row in _rows(reader, path, errors, skip_invalid=skip_invalid):
             rows += 1
             try:
                 sub = _row({k: v for k, v in row.items() if isinstance(k, str) and isinstance(v, str)})
@@ -144,7 +169,7 @@ def read_subscribers_csv(path: Path, *, skip_invalid: bool = True) -> Subscriber
                 found[sub.email] = merge(found[sub.email], sub) if sub.email in found else sub
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise InputError(f"{path}:{reader.line_num}: {exc}") from exc
+        raise InputError(f"{path}:{line}: {exc}") from exc
     if errors and not skip_invalid:
         shown = "; ".join(errors[:MAX_ERRORS_SHOWN])
         more = f" (and {len(errors) - MAX_ERRORS_SHOWN} more)" if len(errors) > MAX_ERRORS_SHOWN else ""
