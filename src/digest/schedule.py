@@ -71,7 +71,10 @@ def prepare(
     """
 
     def fire(day: date | None = None) -> None:
-        the_day = day or now().astimezone(zone).date()
+        # a run that fires late (coalesced after downtime, past midnight) is still the edition
+        # of the scheduled time it stands for
+        fired = last_fire_time(schedule, zone, now())
+        the_day = day or (fired or now()).astimezone(zone).date()
         try:
             code = asyncio.run(job(the_day))
             log.info("edition %s finished with exit code %s", the_day, code)
