@@ -88,3 +88,26 @@ def test_a_failing_run_does_not_stop_the_schedule() -> None:
     now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
     scheduler = prepare("0 7 * * *", LONDON, job, now=lambda: now, runs=list, scheduler=BackgroundScheduler())
     assert len(scheduler.get_jobs()) == 1
+
+
+def test_a_late_run_is_the_edition_of_its_scheduled_day() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.schedule import prepare
+
+    days: list[date] = []
+
+    async def job(day: date) -> int:
+        days.append(day)
+        return 0
+
+    clock = [datetime(2026, 11, 26, 22, 0, tzinfo=UTC)]  # 23:00 in Paris: the run was on time
+    paris = ZoneInfo("Europe/Paris")
+    done = [run("2026-11-26")]
+    scheduler = prepare(
+        "0 23 * * *", paris, job, now=lambda: clock[0], runs=lambda: done, scheduler=BackgroundScheduler()
+    )
+    fire = scheduler.get_jobs()[0].func
+    clock[0] = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # the next day's 01:30: fired late
+    fire()
+    assert days == [date(2026, 11, 26)]
