@@ -10,13 +10,14 @@ import httpx
 import pytest
 
 from digest.config import GatherConfig
-from digest.gather._clean import html_to_text, plain_title, safe_link, sanitize_html
+from digest.gather._clean import plain_title, safe_link, sanitize_html
 from digest.gather._fetch import Fetcher, FetchError
 from digest.gather._fulltext import is_snippet, text_size
 from digest.gather._guard import is_public_address
 from digest.gather._identity import canonical_link, entry_id
 from digest.gather._parse import ParseError, defuse, parse_feed
 from digest.gather._state import after_error, after_fetch, conditional_headers, fetch_url
+from digest.htmltext import html_to_text
 from digest.models import FeedSpec, FeedState
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
@@ -179,7 +180,7 @@ def test_snippets_count_cjk_characters() -> None:
 
 
 def test_markup_that_lxml_refuses_does_not_stop_a_feed() -> None:
-    from digest.gather._clean import html_to_text
+    from digest.htmltext import html_to_text
 
     assert html_to_text("<html><head>") == ""
     assert "Body" in html_to_text("<html><head><title>x</title></head><body><p>Body</p>")

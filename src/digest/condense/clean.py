@@ -12,6 +12,8 @@ import html
 import re
 import unicodedata
 
+from ..htmltext import html_to_text as fragment_text
+
 # A line or sentence that asks the reader to do something on the page rather than telling news.
 _PROMPT = re.compile(
     r"""(?ix)
@@ -71,17 +73,8 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
     meta = trafilatura.extract_metadata(markup)
     if meta is not None and meta.title:
         title = meta.title
-    if not text:
-        # Short fragments (a feed's summary) are not "pages" to trafilatura: strip tags instead.
-        from lxml import html as lxml_html  # type: ignore[import-untyped]
-
-        try:
-            doc = lxml_html.fromstring(markup)
-            for bad in doc.xpath("//script|//style|//noscript"):
-                bad.drop_tree()
-            text = "\n".join(t.strip() for t in doc.xpath("//text()") if str(t).strip())
-        except Exception:  # lxml raises several kinds on soup; no text is the honest answer
-            text = ""
+    if not text:  # short fragments (a feed's summary) are not "pages" to trafilatura
+        text = fragment_text(markup)
     return text, title
 
 

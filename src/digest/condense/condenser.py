@@ -11,8 +11,8 @@ from typing import Protocol
 
 from ..config import CondenseConfig, secret
 from ..errors import CondenseError
+from ..htmltext import html_to_text
 from ..models import Article, Condensed, Story
-from .clean import html_to_text, looks_like_html
 from .extractive import Source, condense_sources
 from .llm import LLMClient, LLMError
 
@@ -70,10 +70,8 @@ def cache_key(backend: str, max_key_points: int, sources: Sequence[Source]) -> s
 
 def article_source(article: Article, index: int) -> Source:
     """The text to condense of one article: its plain text, else the text of its HTML."""
-    text, title = article.text, article.title or None
-    if not text.strip() and article.html.strip():
-        text = html_to_text(article.html)[0] if looks_like_html(article.html) else article.html
-    return Source(text, title, index)
+    text = article.text if article.text.strip() else html_to_text(article.html)  # a fragment, not a page
+    return Source(text, article.title or None, index)
 
 
 class Condenser:

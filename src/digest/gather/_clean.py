@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from urllib.parse import urlsplit
 
 import nh3
-from lxml import etree  # type: ignore[import-untyped]
-from lxml import html as lxml_html
+
+from ..htmltext import HIDDEN_TAGS, html_to_text, normalize_text
 
 # What a newsletter needs from an article body; everything else (script, style, iframe,
 # object, form, svg, event handlers, style attributes) is dropped.
@@ -35,13 +34,6 @@ _ATTRIBUTES = {
 }
 _URL_SCHEMES = {"http", "https", "mailto"}
 _URL_ATTRIBUTES = {"href", "src", "cite"}
-_CLEAN_CONTENT = {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math"}
-_BLOCKS = {
-    "p", "div", "br", "li", "ul", "ol", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-    "blockquote", "pre", "figure", "figcaption", "dl", "dt", "dd", "hr", "caption",
-}  # fmt: skip
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
-_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
 
 
 def _keep_absolute_urls(tag: str, attribute: str, value: str) -> str | None:
@@ -66,48 +58,13 @@ def sanitize_html(fragment: str) -> str:
     return nh3.clean(
         fragment,
         tags=_TAGS,
-        clean_content_tags=_CLEAN_CONTENT,
+        clean_content_tags=set(HIDDEN_TAGS),
         attributes=_ATTRIBUTES,
         attribute_filter=_keep_absolute_urls,
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     ).strip()
-
-
-def html_to_text(fragment: str) -> str:
-    """The readable text of an HTML fragment: paragraphs separated by blank lines."""
-    if not fragment.strip():
-        return ""
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except Exception:  # lxml raises ParserError, ValueError, even AssertionError ("<html><head>")
-        return normalize_text(html.unescape(re.sub(r"<[^>]*>", " ", fragment)))
-    parts: list[str] = []
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if event == "start":
-            if tag in _BLOCKS:
-                parts.append("\n\n")
-            if el.text and tag not in _CLEAN_CONTENT:
-                parts.append(el.text)
-        else:
-            if tag in _BLOCKS:
-                parts.append("\n\n")
-            if el.tail and el is not root:
-                parts.append(el.tail)
-    return normalize_text("".join(parts))
-
-
-def normalize_text(text: str) -> str:
-    """Collapse runs of spaces, keep paragraph breaks, drop control characters."""
-    text = unicodedata.normalize("NFC", text.translate(_CONTROL))
-    lines = [_SPACE.sub(" ", line).strip() for line in text.splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip().replace("\n\n\n", "\n\n")
 
 
 def plain_title(value: str, content_type: str) -> str:

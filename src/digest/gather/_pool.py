@@ -17,8 +17,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..htmltext import html_to_text
 from ..models import Article, FeedSpec
-from ._clean import html_to_text
 from ._identity import entry_id
 from ._parse import ParsedEntry, parse_feed
 
