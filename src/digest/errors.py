@@ -14,6 +14,15 @@ class DigestError(Exception):
     exit_code = 1
 
 
+class Failure(DigestError):
+    """A step that failed for a reason worth a few words in the run summary ("HTTP 404",
+    "not a feed", "timed out"); the caller adds the place (the feed URL, the story)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class ConfigError(DigestError, ValueError):
     """The configuration file or a flag is invalid. Exit code 2."""
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 from pydantic import BaseModel, Field, ValidationError
 
+from ..errors import Failure
 from ..models import Condensed, KeyPoint
 from .compress import clean_headline, finish, fit, shorten
 from .extractive import MAX_POINT_WORDS, MAX_SUMMARY_WORDS
@@ -31,12 +32,8 @@ _SYSTEM = (
 )
 
 
-class LLMError(Exception):
+class LLMError(Failure):
     """The LLM backend could not condense a story; ``reason`` says why in a few words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class _Point(BaseModel):

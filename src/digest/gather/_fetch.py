@@ -18,6 +18,7 @@ import httpx
 
 from .. import __version__
 from ..config import GatherConfig
+from ..errors import Failure
 from ._guard import guarded_transport
 
 FEED_ACCEPT = (
@@ -34,12 +35,8 @@ def default_user_agent() -> str:
     return f"digest/{__version__} (newsletter digest generator; +https://pypi.org/project/digest/)"
 
 
-class FetchError(Exception):
+class FetchError(Failure):
     """A fetch failed; ``reason`` is a short phrase for the run summary."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

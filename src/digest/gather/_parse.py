@@ -16,6 +16,7 @@ from typing import Any
 
 import feedparser
 
+from ..errors import Failure
 from ._clean import plain_title, safe_link, sanitize_html
 
 # A DOCTYPE with an internal subset, matched without backtracking (possessive quantifiers).
@@ -25,12 +26,8 @@ _ROOT = re.compile(rb"<[A-Za-z_]")
 _XML_TYPES = ("application/xml", "text/xml")
 
 
-class ParseError(Exception):
+class ParseError(Failure):
     """The bytes are not a usable feed; ``reason`` is a short phrase."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
