@@ -188,3 +188,15 @@ def test_cache_is_shared_across_runs(llm: FakeLLM, tmp_path: Path) -> None:
     assert again.report.cached == 1
     # Another backend has its own entry: the extractive condenser does not reuse the LLM's text.
     assert Condenser(CondenseConfig(), cache=store).condense_story(story()).backend == "extractive"
+
+
+def test_a_fallback_is_not_cached_so_the_next_run_asks_again(llm: FakeLLM, tmp_path: Path) -> None:
+    store = open_store(tmp_path / "d.db")
+    llm.script = [(500, {})] * 3
+    with Condenser(config(llm.url), cache=store, environ=ENV) as first:
+        assert first.condense_story(story()).backend == "extractive"
+    llm.script = [(200, completion(json.dumps(GOOD)))]
+    with Condenser(config(llm.url), cache=store, environ=ENV) as again:
+        assert again.condense_story(story()).backend == "llm"
+        assert again.report.cached == 0
+    store.close()

@@ -128,7 +128,14 @@ async def gather_into_store(
 
 
 def build_edition(
-    settings: Settings, store: Store, *, day: date, now: datetime, progress: Progress, summary: RunSummary
+    settings: Settings,
+    store: Store,
+    *,
+    day: date,
+    now: datetime,
+    environ: Mapping[str, str],
+    progress: Progress,
+    summary: RunSummary,
 ) -> Edition:
     """Select the window's stories, condense each, and return the (unsaved) edition."""
     window = timedelta(hours=settings.window_hours)
@@ -143,17 +150,17 @@ def build_edition(
         max_stories=settings.max_stories,
         max_per_topic=settings.gather.max_per_topic,
     )
-    condenser = Condenser(settings.condense, cache=store)
     placed: list[EditionStory] = []
     if progress.stage:
         progress.stage("condense", len(chosen))
-    for story in chosen:
-        try:
-            placed.append(EditionStory(story=story, condensed=condenser.condense_story(story)))
-        except CondenseError as exc:
-            summary.warnings.append(f"story {story.lead.link or story.id}: {exc}")
-        if progress.advance:
-            progress.advance()
+    with Condenser(settings.condense, cache=store, environ=environ) as condenser:
+        for story in chosen:
+            try:
+                placed.append(EditionStory(story=story, condensed=condenser.condense_story(story)))
+            except CondenseError as exc:
+                summary.warnings.append(f"story {story.lead.link or story.id}: {exc}")
+            if progress.advance:
+                progress.advance()
     summary.condense = condenser.report.as_dict()
     return Edition(
         id=day.isoformat(),
@@ -166,7 +173,14 @@ def build_edition(
 
 
 def current_edition(
-    settings: Settings, store: Store, *, day: date, now: datetime, progress: Progress, summary: RunSummary
+    settings: Settings,
+    store: Store,
+    *,
+    day: date,
+    now: datetime,
+    environ: Mapping[str, str],
+    progress: Progress,
+    summary: RunSummary,
 ) -> Edition:
     """The edition on record for ``day``, or a new one built and recorded now.
 
@@ -178,7 +192,9 @@ def current_edition(
         summary.reused_edition = True
         summary.stories = len(existing.stories)
         return existing
-    edition = build_edition(settings, store, day=day, now=now, progress=progress, summary=summary)
+    edition = build_edition(
+        settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+    )
     summary.stories = len(edition.stories)
     if edition.stories:
         edition = store.save_edition(edition)
@@ -249,7 +265,9 @@ async def run_edition(
     try:
         import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
         await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
-        edition = current_edition(settings, store, day=day, now=now, progress=progress, summary=summary)
+        edition = current_edition(
+            settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+        )
         if edition.stories:
             # rows a killed run left "sending" are claimable again: their readers may get a copy
             # twice (at most one per connection that was in flight), and nobody none
@@ -301,7 +319,9 @@ async def preview_edition(
     import_subscribers(store, settings.subscribers_path, summary)
     if gather_first and store.edition(day.isoformat()) is None:
         await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
-    edition = current_edition(settings, store, day=day, now=now, progress=progress, summary=summary)
+    edition = current_edition(
+        settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+    )
     if subscriber is None:
         active = store.subscribers(active_only=True)
         subscriber = active[0] if active else SAMPLE_SUBSCRIBER

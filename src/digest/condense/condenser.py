@@ -127,7 +127,8 @@ class Condenser:
         if self._llm is not None:
             result = self._try_llm(story.id, sources, result)
         self._counts["condensed"] += 1
-        if self._cache is not None:
+        # a fallback is not the LLM's answer: keep it out of the cache, so a later run asks again
+        if self._cache is not None and result.backend == ("llm" if self._llm else "extractive"):
             self._cache.cache_condensation(key, result)
         return result
 
@@ -140,6 +141,17 @@ class Condenser:
         except LLMError as exc:
             self._fallbacks.append(Fallback(story_id, exc.reason))
             return extractive
+
+    def close(self) -> None:
+        """Close the LLM backend's connections (nothing to close for the extractive one)."""
+        if self._llm is not None:
+            self._llm.close()
+
+    def __enter__(self) -> Condenser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def report(self) -> CondenseReport:
