@@ -41,15 +41,6 @@ class InputError(DigestError, ValueError):
     exit_code = 2
 
 
-class FeedError(DigestError):
-    """A feed could not be fetched or parsed. Never stops a run."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-
-
 class CondenseError(DigestError):
     """An article could not be condensed (for example: it holds no text)."""
 

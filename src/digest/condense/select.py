@@ -105,17 +105,9 @@ def add_relevance(sentences: list[Sentence], topic: set[str]) -> None:
             s.score += _RELEVANCE * len(mine & topic) / math.sqrt(len(mine) * len(topic))
 
 
-def similarity(a: list[str], b: list[str]) -> float:
-    """Overlap of two key lists relative to the shorter one."""
-    sa, sb = set(a), set(b)
-    if not sa or not sb:
-        return 0.0
-    return len(sa & sb) / min(len(sa), len(sb))
-
-
 def _weighted_similarity(a: list[str], b: list[str], weight: dict[str, float]) -> float:
-    """:func:`similarity` with rare words weighing more: two facts about one story share its
-    topic words ("troops", "Russia") without repeating each other."""
+    """Overlap of two key lists relative to the shorter one, rare words weighing more: two
+    facts about one story share its topic words ("troops", "Russia") without repeating each other."""
     sa, sb = set(a), set(b)
     if not weight:  # one report: plain overlap, without the cost of weighing each word
         return len(sa & sb) / min(len(sa), len(sb)) if sa and sb else 0.0

@@ -17,10 +17,6 @@ class RateLimiter:
         self._intervals = [1.0 / r for r in (per_second, per_hour and per_hour / 3600.0) if r]
         self._next = [float("-inf")] * len(self._intervals)
 
-    @property
-    def limited(self) -> bool:
-        return bool(self._intervals)
-
     def reserve(self, now: float) -> float:
         """Book a send slot; return the seconds to wait (0 when it may go at once)."""
         if not self._intervals:

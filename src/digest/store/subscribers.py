@@ -88,12 +88,6 @@ class SubscriberStore(StoreBase):
             conn.execute(update(_S).where(_S.c.email == email).values(**values))
             return bool(n >= bounce_after)
 
-    def reset_hard_failures(self, email: str) -> None:
-        with self.begin() as conn:
-            conn.execute(
-                update(_S).where(_S.c.email == email, _S.c.hard_failures != 0).values(hard_failures=0)
-            )
-
     def set_subscriber_topics(self, email: str, topics: frozenset[str]) -> bool:
         """Set the sections one subscriber gets (empty: all); False when the address is unknown."""
         with self.begin() as conn:
