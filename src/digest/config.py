@@ -8,15 +8,25 @@ never live in the file: it names environment variables that hold them.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .models import FeedSpec
@@ -31,6 +41,28 @@ def _address(value: str, shown: str | None = None) -> str:
         hint = " (write it as 'Name <name@example.org>')" if shown is not None else ""
         raise ValueError(f"not an email address: {shown if shown is not None else value!r}{hint}")
     return value.strip()
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"30m"``, ``"2h"``, ``"1h30m"``, ``"45s"``, ``"1d"`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    text = str(value).strip().lower().replace(" ", "")
+    if text in ("0", ""):
+        return timedelta(0)
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration: {value!r} (write it as '30m', '2h', '1h30m' or '90s')")
+    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class _Section(BaseModel):
@@ -161,6 +193,18 @@ class DeliveryConfig(_Section):
     dkim_domain: str | None = None
 
 
+class DeskConfig(_Section):
+    """The editors' desk (``digest serve``).
+
+    Bound to loopback it needs no login; bound to any other address it refuses to start
+    unless the environment variable named by ``token_env`` holds a token, which editors
+    then give as the password of the browser's login prompt (any user name) or as a
+    ``Authorization: Bearer`` header.
+    """
+
+    token_env: str = "DIGEST_DESK_TOKEN"
+
+
 class Settings(_Section):
     """The whole configuration. Build with :func:`load_config`."""
 
@@ -169,6 +213,9 @@ class Settings(_Section):
     postal_address: str = ""
     timezone: str = "UTC"
     schedule: str = "0 7 * * *"
+    review: Duration = timedelta(0)  # prepare the edition this long before the send time
+    approval: Literal["none", "required"] = "none"
+    misfire_grace: Duration = timedelta(hours=2)  # how late a missed run may still go out
     window_hours: Annotated[float, Field(gt=0)] = 36.0
     max_stories: Annotated[int, Field(ge=1, le=100)] = 15
     secret_env: str = "DIGEST_SECRET"
@@ -180,6 +227,7 @@ class Settings(_Section):
     condense: CondenseConfig = CondenseConfig()
     render: RenderConfig = RenderConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    desk: DeskConfig = DeskConfig()
     base_dir: Path = Path(".")  # folder of the config file; not read from the file
 
     @field_validator("sender")
@@ -208,6 +256,20 @@ class Settings(_Section):
             CronTrigger.from_crontab(v)
         except ValueError as exc:
             raise ValueError(f"invalid cron expression {v!r}: {exc}") from exc
+        return v
+
+    @field_validator("review")
+    @classmethod
+    def _review(cls, v: timedelta) -> timedelta:
+        if v > timedelta(hours=23):
+            raise ValueError("must be less than a day (the edition is prepared the same day)")
+        return v
+
+    @field_validator("misfire_grace")
+    @classmethod
+    def _grace(cls, v: timedelta) -> timedelta:
+        if v < timedelta(seconds=1) or v > timedelta(hours=23):
+            raise ValueError("must be between 1s and 23h (a later run would be the next day's)")
         return v
 
     @property

@@ -108,6 +108,8 @@ class Edition:
     stories: tuple[EditionStory, ...]
     created: datetime
     intro: str = ""
+    subject: str = ""  # an editor's subject line; "" = the config's template
+    preheader: str = ""  # an editor's preheader; "" = the config's template or the top headlines
 
     @property
     def topics(self) -> tuple[str | None, ...]:

@@ -7,6 +7,7 @@ function or object from its own module; this module only wires them together.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,14 +17,14 @@ from typing import Any
 from .condense import Condenser
 from .config import Settings
 from .deliver import DeliveryReport, deliver, open_transport
-from .errors import CondenseError, HeaderError, TemplateError
+from .errors import CondenseError, HeaderError, InputError, TemplateError
 from .gather import FeedOutcome, gather, group_stories
 from .models import Edition, EditionStory, OutgoingMessage, Subscriber
 from .render import EditionRenderer, RenderedMessage
 from .select import select_stories
 from .store import Store
 from .store.ledger import DeliveryState
-from .subscribers import read_subscribers_csv
+from .subscribers import normalize_email, read_subscribers_csv
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,9 @@ class RunSummary:
     delivery: DeliveryReport | None = None
     warnings: list[str] = field(default_factory=list)
     destination: str = ""
+    trigger: str = "cli"  # who started the run: "cli", "schedule", "desk"
+    held: bool = False  # approval is required and missing: nothing was sent
+    stopped: bool = False  # a stop was requested (SIGTERM): the rest waits for the next run
 
     @property
     def feeds_failed(self) -> int:
@@ -61,10 +65,19 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all delivered, 1 some feeds or deliveries failed."""
+        """0 all delivered (or held for approval), 1 some feeds or deliveries failed, or stopped."""
         d = self.delivery
         failed = (d.failed if d else 0) + len(self.render_failed)
-        return 1 if (self.feeds_failed or failed or (d and d.aborted)) else 0
+        return 1 if (self.feeds_failed or failed or (d and d.aborted) or self.stopped) else 0
+
+    @property
+    def status(self) -> str:
+        """The run's status as ``digest status`` shows it."""
+        if self.stopped:
+            return "stopped"
+        if self.held:
+            return "held"
+        return "ok" if self.exit_code == 0 else "partial"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +100,9 @@ class RunSummary:
             "delivery": self.delivery.as_dict() if self.delivery else None,
             "warnings": self.warnings,
             "destination": self.destination,
+            "trigger": self.trigger,
+            "held": self.held,
+            "stopped": self.stopped,
         }
 
 
@@ -234,6 +250,42 @@ def _messages(
         yield message
 
 
+async def prepare_edition(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime,
+    day: date | None = None,
+    subscribers_csv: Path | None = None,
+    environ: Mapping[str, str],
+    progress: Progress | None = None,
+    trigger: str = "cli",
+) -> RunSummary:
+    """Gather and condense the day's edition and record it as a draft for editors; send nothing.
+
+    The scheduler calls this ``review`` before the send time; the desk's "prepare" button too.
+    An edition already on record is left as it is (editors may have corrected it).
+    """
+    progress = progress or Progress()
+    day = day or edition_day(now, settings)
+    summary = RunSummary(edition_id=day.isoformat(), trigger=trigger)
+    run_id = store.start_run(summary.edition_id)
+    status = "failed"
+    try:
+        import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
+        if store.edition(summary.edition_id) is None:
+            await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+        edition = current_edition(
+            settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+        )
+        if edition.stories and not summary.reused_edition:
+            store.log_edition_event(edition.id, actor=trigger, action="prepared for review")
+        status = "prepared" if summary.feeds_failed == 0 else "partial"
+        return summary
+    finally:
+        store.finish_run(run_id, status, summary.as_dict())
+
+
 async def run_edition(
     settings: Settings,
     store: Store,
@@ -244,8 +296,14 @@ async def run_edition(
     subscribers_csv: Path | None = None,
     environ: Mapping[str, str],
     progress: Progress | None = None,
+    trigger: str = "cli",
+    stop: threading.Event | None = None,
+    gather_first: bool = True,
 ) -> RunSummary:
     """Gather, condense, render and deliver one edition, to those it has not reached yet.
+
+    Every path that sends an edition (``digest run``, the scheduler, the desk's approve
+    button) comes through here.
 
     Args:
         settings: the validated configuration.
@@ -256,23 +314,43 @@ async def run_edition(
         subscribers_csv: a CSV merged into the store first; default: the config's.
         environ: where secrets come from.
         progress: optional callbacks for progress display.
+        trigger: who asked ("cli", "schedule", "desk"), recorded with the run.
+        stop: when set (SIGTERM), sending stops after the messages in flight, each recorded in
+            the ledger; the rest stay pending for the next run.
+        gather_first: fetch the feeds even when the edition is on record (keeps feed health
+            and tomorrow's articles current); the desk's approve button skips it.
+
+    An edition already on record is sent as recorded (editors may have corrected it). With ``approval = "required"`` an unapproved edition is held: nothing is
+    sent, and approving it later (the desk, ``digest edition approve``) sends it.
     """
     progress = progress or Progress()
     day = day or edition_day(now, settings)
-    summary = RunSummary(edition_id=day.isoformat())
+    summary = RunSummary(edition_id=day.isoformat(), trigger=trigger)
     run_id = store.start_run(summary.edition_id)
-    status = "failed"
     try:
         import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
-        await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+        if gather_first or store.edition(summary.edition_id) is None:
+            await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+        if stop is not None and stop.is_set():
+            summary.stopped = True
+            return summary
         edition = current_edition(
             settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
         )
-        if edition.stories:
-            # rows a killed run left "sending" are claimable again: their readers may get a copy
-            # twice (at most one per connection that was in flight), and nobody none
-            store.release_sending(edition.id)
-        todo = pending_subscribers(store, edition.id, summary) if edition.stories else []
+        if not edition.stories:
+            return summary
+        required = settings.approval == "required"
+        if not store.seal_edition(edition.id, require_approval=required, actor=trigger):
+            store.hold_edition(edition.id, actor=trigger)
+            summary.held = True
+            return summary
+        # sealed: from here on no editor's change is accepted; send the edition as it now stands
+        edition = store.edition(edition.id) or edition
+        summary.stories = len(edition.stories)
+        # rows a killed run left "sending" are claimable again: their readers may get a copy
+        # twice (at most one per connection that was in flight), and nobody none
+        store.release_sending(edition.id)
+        todo = pending_subscribers(store, edition.id, summary)
         url = transport_url or settings.transport_url()
         summary.destination = url
         if todo:
@@ -288,11 +366,84 @@ async def run_edition(
                     ledger=store,
                     config=settings.delivery,
                     progress=progress.advance,
+                    stop=stop.is_set if stop is not None else None,
                 )
-        status = "ok" if summary.exit_code == 0 else "partial"
+            summary.stopped = bool(stop is not None and stop.is_set() and summary.delivery.aborted)
         return summary
     finally:
-        store.finish_run(run_id, status, summary.as_dict())
+        store.finish_run(run_id, summary.status, summary.as_dict())
+
+
+async def approve_edition(
+    settings: Settings,
+    store: Store,
+    *,
+    day: date,
+    revision: int | None,
+    actor: str,
+    now: datetime,
+    environ: Mapping[str, str],
+    transport_url: str | None = None,
+    progress: Progress | None = None,
+) -> RunSummary | None:
+    """Approve the day's edition as of ``revision``; when a send already held it, send it now.
+
+    Returns the run's summary when it was sent, ``None`` when it waits for its send time.
+    """
+    review = store.approve_edition(day.isoformat(), revision=revision, actor=actor)
+    if review.held_at is None:
+        return None
+    return await run_edition(
+        settings,
+        store,
+        now=now,
+        day=day,
+        transport_url=transport_url,
+        environ=environ,
+        progress=progress,
+        trigger=actor,
+        gather_first=False,
+    )
+
+
+TEST_SUBJECT_PREFIX = "[Test] "
+
+
+async def send_test(
+    settings: Settings,
+    store: Store,
+    *,
+    day: date,
+    address: str,
+    now: datetime,
+    environ: Mapping[str, str],
+    transport_url: str | None = None,
+    actor: str = "desk",
+) -> str:
+    """Send one copy of the recorded edition to ``address``, subject marked "[Test]".
+
+    Not a delivery: the ledger and the subscriber list are untouched. Returns the Message-ID.
+
+    Raises:
+        InputError: no edition on record for the day, or ``address`` is not an email address.
+        DeliveryError: the transport refused it.
+    """
+    edition = store.edition(day.isoformat())
+    if edition is None or not edition.stories:
+        raise InputError(f"edition {day.isoformat()}: none on record to send a test of")
+    try:
+        reader = Subscriber(email=normalize_email(address))
+    except ValueError as exc:
+        raise InputError(f"test address {address!r}: {exc}") from exc
+    secret = store.signing_secret(environ, settings.secret_env)
+    renderer = EditionRenderer(edition, settings, secret=secret, now=now, subject_prefix=TEST_SUBJECT_PREFIX)
+    message = renderer.message(reader)  # an active reader of every topic: never None
+    assert message is not None
+    url = transport_url or settings.transport_url()
+    async with open_transport(url, settings.delivery, environ=environ) as transport:
+        await transport.send(message)
+    store.log_edition_event(edition.id, actor=actor, action=f"test copy sent to {reader.email}")
+    return message.message_id
 
 
 SAMPLE_SUBSCRIBER = Subscriber(email="reader@example.org", name="Sample Reader")

@@ -65,6 +65,8 @@ def edition_to_dict(e: Edition) -> dict[str, Any]:
         "title": e.title,
         "created": e.created.isoformat(),
         "intro": e.intro,
+        "subject": e.subject,
+        "preheader": e.preheader,
         "stories": [
             {
                 "id": s.story.id,
@@ -85,6 +87,8 @@ def edition_from_dict(d: dict[str, Any]) -> Edition:
         title=d["title"],
         created=datetime.fromisoformat(d["created"]),
         intro=d.get("intro", ""),
+        subject=d.get("subject") or "",
+        preheader=d.get("preheader") or "",
         stories=tuple(
             EditionStory(
                 story=Story(

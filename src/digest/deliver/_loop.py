@@ -25,6 +25,14 @@ from ._rate import RateLimiter, backoff_delay
 # Messages taken from the stream ahead of the workers, per worker. Bounds memory (and the
 # work a crash can waste) whatever the length of the list.
 LOOKAHEAD_PER_WORKER = 4
+STOP_POLL = 0.2  # seconds between looks at the stop flag
+
+
+class Stopped(TransportUnavailable):
+    """A stop was asked for (SIGTERM): the messages in flight finish, the rest wait."""
+
+    def __init__(self) -> None:
+        super().__init__("delivery", "stopped on request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,14 @@ class _Run:
         finally:
             self.produced_all = True
             self._check_done()
+
+    async def watch(self, stop: Callable[[], bool]) -> None:
+        while not stop():
+            await asyncio.sleep(STOP_POLL)
+        self.aborted = self.aborted or Stopped()
+        # wake the producer if it waits for room, and settle whatever is queued or waiting to retry
+        self.window.release()
+        self._check_done()
 
     async def work(self) -> None:
         while True:
@@ -213,6 +229,7 @@ async def deliver(
     progress: Callable[[], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     rand: Callable[[], float] = random.random,
+    stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
     """Send every message through ``transport``, recording each in ``ledger``.
 
@@ -227,6 +244,9 @@ async def deliver(
             failures (5xx) mark a subscriber bounced.
         progress: called once per message done (sent or given up).
         sleep, rand: the clock's sleep and the jitter source (tests may replace them).
+        stop: polled a few times a second (it may be set from another thread, as a signal
+            handler does); once true, no further message is claimed, those in flight finish
+            and are recorded, and the rest stay pending for the next run.
 
     Returns:
         The counts; ``aborted`` says why sending stopped early when the transport became
@@ -239,9 +259,13 @@ async def deliver(
     run = _Run(transport, ledger, config, progress, sleep, rand)
     workers = [asyncio.create_task(run.work()) for _ in range(config.pool_size)]
     producer = asyncio.create_task(run.produce(messages))
+    watcher = asyncio.create_task(run.watch(stop)) if stop is not None else None
     try:
         await run.done.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
         for task in (producer, *workers, *run.retries):
             task.cancel()
         await asyncio.gather(producer, *workers, *run.retries, return_exceptions=True)

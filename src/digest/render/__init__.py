@@ -73,6 +73,7 @@ class EditionRenderer:
         settings: ``title``, ``sender``, ``postal_address``, ``templates_dir`` and ``render``.
         secret: the key that signs unsubscribe and manage tokens and Message-IDs.
         now: the time written in the Date header.
+        subject_prefix: put before every subject (the desk's test copies say "[Test] ").
 
     Raises:
         TemplateError: a template cannot be loaded, rendered or compiled (naming file and line).
@@ -80,11 +81,20 @@ class EditionRenderer:
         ConfigError: the secret is empty or a link setting is not https.
     """
 
-    def __init__(self, edition: Edition, settings: Settings, *, secret: bytes, now: datetime) -> None:
+    def __init__(
+        self,
+        edition: Edition,
+        settings: Settings,
+        *,
+        secret: bytes,
+        now: datetime,
+        subject_prefix: str = "",
+    ) -> None:
         if not secret:
             raise ConfigError(f"{settings.secret_env}: the signing secret is empty")
         self._edition = edition
         self._settings = settings
+        self._subject_prefix = subject_prefix  # "[Test] " for an editor's test copy
         self._secret = secret
         cfg = settings.render
         self._env = templates.environment(settings.templates_dir)
@@ -153,8 +163,13 @@ class EditionRenderer:
             "top_headline": heads[0] if heads else "",
         }
         # Feed text reaches the context as one line; a line break here comes from the template.
-        subject = mime.check_value("Subject", self._subject(ctx).strip())
-        pre = view.one_line(self._preheader(ctx)) if self._preheader else view.default_preheader(heads)
+        subject = self._subject_prefix + mime.check_value(
+            "Subject", view.one_line(ed.subject) if ed.subject.strip() else self._subject(ctx).strip()
+        )
+        if ed.preheader.strip():
+            pre = view.one_line(ed.preheader)
+        else:
+            pre = view.one_line(self._preheader(ctx)) if self._preheader else view.default_preheader(heads)
         m = self._marker
         ctx.update(
             subject=subject,

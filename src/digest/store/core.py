@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StorageError
@@ -17,6 +17,7 @@ from . import schema
 from .cache import CacheStore
 from .entries import EntryStore
 from .ledger import LedgerStore
+from .review import ReviewStore
 from .runs import RunStore
 from .subscribers import SubscriberStore
 
@@ -30,7 +31,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, RunStore):
+class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, ReviewStore, RunStore):
     """All persistent state. Thread-safe for short transactions; use as a context manager."""
 
     def __init__(self, engine: Engine) -> None:
@@ -76,6 +77,20 @@ class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, RunStore):
                 value = default()
                 conn.execute(insert(t).values(key=key, value=value))
             return str(value)
+
+    def get_meta(self, key: str) -> str | None:
+        t = schema.meta
+        with self.begin() as conn:
+            value = conn.scalar(select(t.c.value).where(t.c.key == key))
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Keep (or with ``None`` forget) a small value, such as the scheduler's state."""
+        t = schema.meta
+        with self.begin() as conn:
+            conn.execute(delete(t).where(t.c.key == key))
+            if value is not None:
+                conn.execute(insert(t).values(key=key, value=value))
 
     def signing_secret(self, environ: Mapping[str, str], env_name: str) -> bytes:
         """The key that signs unsubscribe tokens: the environment variable when set, else one made

@@ -22,7 +22,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
+    text,
 )
+from sqlalchemy.schema import DefaultClause
 
 metadata = MetaData()
 
@@ -95,6 +98,27 @@ editions = Table(
     Column("id", String(50), primary_key=True),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("data", Text, nullable=False),  # JSON: the stories as condensed, so a rerun sends the same
+    # review (migration 2): each save bumps the revision; an edit withdraws an approval;
+    # sealed when sending starts, after which the edition no longer changes
+    Column("revision", Integer, nullable=False, server_default="1"),
+    Column("updated", DateTime(timezone=True)),
+    Column("updated_by", String(200)),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("approved_by", String(200)),
+    Column("approved_revision", Integer),
+    Column("held_at", DateTime(timezone=True)),  # a send found it unapproved
+    Column("sealed_at", DateTime(timezone=True)),
+)
+
+edition_events = Table(
+    "edition_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition_id", String(50), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),  # "desk", "cli", "schedule", an editor's name
+    Column("action", Text, nullable=False),
+    Index("ix_edition_events_edition", "edition_id", "id"),
 )
 
 deliveries = Table(
@@ -137,9 +161,24 @@ def _initial(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _review(conn: Connection) -> None:
+    """Editions gain a revision, an approval, a hold and a seal; editors' actions are logged."""
+    have = {c["name"] for c in inspect(conn).get_columns(editions.name)}
+    for col in editions.columns:
+        if col.name not in have:
+            kind = col.type.compile(dialect=conn.dialect)
+            default = (
+                f" DEFAULT {col.server_default.arg}" if isinstance(col.server_default, DefaultClause) else ""
+            )
+            null = "" if col.nullable else " NOT NULL"
+            conn.execute(text(f"ALTER TABLE {editions.name} ADD COLUMN {col.name} {kind}{default}{null}"))
+    edition_events.create(conn, checkfirst=True)
+
+
 Migration = Callable[[Connection], None]
 
 # Append only: (version, name, function). Never edit a migration that has been released.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _initial),
+    (2, "review", _review),
 ]
