@@ -41,6 +41,12 @@ class InputError(DigestError, ValueError):
     exit_code = 2
 
 
+class Busy(DigestError):
+    """Another process holds what this one needs (the scheduler's lock on a store). Exit code 2."""
+
+    exit_code = 2
+
+
 class CondenseError(DigestError):
     """An article could not be condensed (for example: it holds no text)."""
 

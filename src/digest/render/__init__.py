@@ -42,6 +42,7 @@ class RenderedMessage:
     html: str
     text: str
     message: OutgoingMessage
+    preheader: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class _Variant:
     html: str  # with slot markers
     text: str
     frame: mime.Frame
+    preheader: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,7 @@ class EditionRenderer:
         headers = self._headers + mime.fold("Subject", ctx["subject"])
         seed = f"{self._edition.id}/{indexes}"
         frame = mime.frame(headers, text, html, self._slot_re, seed)
-        variant = _Variant(ctx["subject"], html, text, frame)
+        variant = _Variant(ctx["subject"], html, text, frame, ctx["preheader"])
         self.compiled += 1
         self._variants[indexes] = variant
         if len(self._variants) > MAX_VARIANTS:
@@ -298,6 +300,7 @@ class EditionRenderer:
             html=self._fill(variant.html, values, escape=True),
             text=self._fill(variant.text, values, escape=False),
             message=msg,
+            preheader=variant.preheader,
         )
 
     def _fill(self, doc: str, values: Mapping[str, str], *, escape: bool) -> str:
