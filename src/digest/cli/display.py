@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -12,6 +13,7 @@ from rich.table import Table
 from ..gather import FeedOutcome
 from ..pipeline import Progress as PipelineProgress
 from ..pipeline import RunSummary
+from ..store.review import EditionReview
 
 _LABELS = {"gather": "Gathering feeds", "condense": "Condensing stories", "deliver": "Delivering"}
 
@@ -69,7 +71,12 @@ def print_summary(console: Console, summary: RunSummary) -> None:
     if fallbacks:
         console.print(f"  [yellow]LLM fell back to extractive[/yellow]: {fallbacks}")
     d = summary.delivery
-    if summary.stories == 0:
+    if summary.held:
+        console.print(
+            "  [yellow]held[/yellow]: approval is required and this edition is not approved; nothing sent."
+            " Approve it in the desk (`digest serve`) or with `digest edition approve`: it goes out then."
+        )
+    elif summary.stories == 0:
         console.print("  nothing to send: no stories in the window")
     elif d is None:
         console.print(
@@ -88,5 +95,27 @@ def print_summary(console: Console, summary: RunSummary) -> None:
             console.print(f"  [red]failed[/red] {n} × {reason}")
         if d.aborted:
             console.print(f"  [red]sending stopped[/red]: {d.aborted}; the rest wait for the next run")
+    if summary.stopped:
+        console.print("  [yellow]stopped on request[/yellow]: the rest wait for the next run")
     if summary.destination and d is not None:
         console.print(f"  delivered via {summary.destination}")
+
+
+def _when(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M %Z") if t else ""
+
+
+def review_line(r: EditionReview) -> str:
+    """Where an edition stands, in one line: revision, approval, hold, seal."""
+    parts = [f"revision {r.revision}"]
+    if r.updated_by:
+        parts.append(f"last changed by {r.updated_by} at {_when(r.updated)}")
+    if r.sealed_at:
+        parts.append(f"sending started {_when(r.sealed_at)}: final")
+    elif r.approved:
+        parts.append(f"approved by {r.approved_by} at {_when(r.approved_at)}")
+    elif r.held_at:
+        parts.append(f"[yellow]held since {_when(r.held_at)}: awaiting approval[/yellow]")
+    else:
+        parts.append("draft, not approved")
+    return "  " + "; ".join(parts)

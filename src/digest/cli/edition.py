@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,10 +13,20 @@ import click
 
 from ..errors import InputError
 from ..models import Edition
-from ..pipeline import edition_day
+from ..pipeline import approve_edition, edition_day
 from ..serialize import edition_from_dict, edition_to_dict
 from ..store import Store, open_store
-from .common import config_option, console, db_option, handle_errors, settings, store_url
+from .common import (
+    config_option,
+    console,
+    db_option,
+    handle_errors,
+    settings,
+    store_url,
+    transport_option,
+    transport_url,
+)
+from .display import print_summary, review_line
 from .run import day_option
 
 
@@ -28,6 +41,9 @@ def edition() -> None:
                                            reorder or delete stories
       digest edition import today.json     record the corrected edition (refused once any copy is sent)
       digest preview                       look again, then `digest run` sends exactly that
+      digest edition approve               with approval = "required": let it go out
+
+    `digest serve` offers the same in a browser (the desk).
     """
 
 
@@ -51,6 +67,7 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
     with open_store(store_url(s, db)) as store:
         ed = _recorded(store, day_id)
         counts = store.delivery_counts(day_id)
+        review = store.edition_review(day_id)
     if as_json:
         click.echo(json.dumps(edition_to_dict(ed), indent=2, ensure_ascii=False))
         return
@@ -58,6 +75,8 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
     out.print(
         f"[bold]{ed.title}[/bold], edition {ed.id}: {len(ed.stories)} stories; deliveries: {counts or 'none'}"
     )
+    if review is not None:
+        out.print(review_line(review))
     for i, st in enumerate(ed.stories, 1):
         c = st.condensed
         sources = ", ".join(a.feed_name for a in st.story.articles)
@@ -94,16 +113,75 @@ def export_(config_path: Path | None, db: str | None, day: datetime | None, out:
 def import_(file: Path, config_path: Path | None, db: str | None) -> None:
     """Record a corrected edition from JSON (as written by `export`).
 
-    Refused when any subscriber already has this edition, so that every reader gets the same one.
+    Refused once sending has started, so that every reader gets the same edition. A change
+    withdraws an approval.
     """
     s = settings(config_path)
     ed = _parse(file)
     with open_store(store_url(s, db)) as store:
-        sent = store.delivery_counts(ed.id).get("sent", 0)
-        if sent:
-            raise InputError(f"{file}: edition {ed.id} was already sent to {sent} subscribers; not replaced")
-        store.save_edition(ed, replace=True)
+        if store.edition(ed.id) is None:
+            store.save_edition(ed)
+            store.log_edition_event(ed.id, actor="cli", action=f"imported from {file.name}")
+        else:
+            store.revise_edition(ed, revision=None, actor="cli", action=f"replaced from {file.name}")
     console().print(f"Edition {ed.id} recorded: {len(ed.stories)} stories.")
+
+
+@edition.command()
+@config_option
+@transport_option
+@db_option
+@day_option
+@click.option("--by", "actor", default="cli", show_default=True, help="Who approves (kept in the log).")
+@handle_errors
+def approve(
+    config_path: Path | None, transport: str | None, db: str | None, day: datetime | None, actor: str
+) -> None:
+    """Approve the edition of a day (default: today) as it stands now.
+
+    With `approval = "required"` a scheduled send, or `digest run`, holds an unapproved edition.
+    Approving one that is already held sends it at once; otherwise it goes out at its send
+    time. Any later change withdraws the approval.
+    """
+    s = settings(config_path)
+    the_day = day.date() if day else edition_day(datetime.now(UTC), s)
+    out = console()
+    with open_store(store_url(s, db)) as store:
+        _recorded(store, the_day.isoformat())
+        summary = asyncio.run(
+            approve_edition(
+                s,
+                store,
+                day=the_day,
+                revision=None,
+                actor=actor,
+                now=datetime.now(UTC),
+                environ=os.environ,
+                transport_url=transport_url(transport),
+            )
+        )
+    if summary is None:
+        out.print(f"Edition {the_day.isoformat()} approved; it goes out at its send time.")
+        return
+    out.print(f"Edition {the_day.isoformat()} approved; it was held, so it is sent now.")
+    print_summary(out, summary)
+    sys.exit(summary.exit_code)
+
+
+@edition.command()
+@config_option
+@db_option
+@day_option
+@click.option("--by", "actor", default="cli", show_default=True, help="Who withdraws it (kept in the log).")
+@handle_errors
+def withdraw(config_path: Path | None, db: str | None, day: datetime | None, actor: str) -> None:
+    """Withdraw the approval of a day's edition (default: today), before it is sent."""
+    s = settings(config_path)
+    day_id = (day.date() if day else edition_day(datetime.now(UTC), s)).isoformat()
+    with open_store(store_url(s, db)) as store:
+        _recorded(store, day_id)
+        store.withdraw_approval(day_id, actor=actor)
+    console().print(f"Edition {day_id}: not approved.")
 
 
 def _parse(file: Path) -> Edition:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
 from rich.table import Table
 
 from ..store import open_store
 from .common import config_option, console, db_option, handle_errors, settings, store_url
+from .display import review_line
 
 
 @click.command()
@@ -22,8 +27,8 @@ from .common import config_option, console, db_option, handle_errors, settings, 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @handle_errors
 def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) -> None:
-    """Show recent runs, what each edition delivered, failed addresses with the server's reply,
-    and the health of every feed."""
+    """Show the scheduler, recent runs, where recent editions stand (draft, approved, held,
+    sent), what each delivered, failed addresses with the server's reply, and feed health."""
     s = settings(config_path)
     with open_store(store_url(s, db)) as store:
         runs = store.recent_runs(limit)
@@ -31,6 +36,8 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         counts = {e: store.delivery_counts(e) for e in editions}
         failed = store.failed_deliveries(limit=100)
         feeds = store.feed_states()
+        reviews = store.edition_reviews(limit=5)
+        scheduler = _scheduler_state(store.get_meta("scheduler"))
     data: dict[str, Any] = {
         "runs": [
             {
@@ -39,9 +46,24 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
                 "started": r.started.isoformat(),
                 "finished": r.finished.isoformat() if r.finished else None,
                 "status": r.status,
+                "trigger": r.summary.get("trigger"),
             }
             for r in runs
         ],
+        "reviews": [
+            {
+                "edition": r.id,
+                "state": r.state,
+                "revision": r.revision,
+                "stories": r.stories,
+                "approved_by": r.approved_by,
+                "approved_at": _iso(r.approved_at),
+                "held_at": _iso(r.held_at),
+                "sealed_at": _iso(r.sealed_at),
+            }
+            for r in reviews
+        ],
+        "scheduler": scheduler,
         "editions": counts,
         "failed": [
             {
@@ -67,10 +89,11 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         click.echo(json.dumps(data, indent=2))
         return
     out = console(stderr=False)
+    _print_scheduler(out, scheduler, s.approval)
     if not runs:
         out.print("No runs recorded yet.")
     t = Table(title="Recent runs", title_justify="left")
-    for col in ("run", "edition", "started", "status", "delivered"):
+    for col in ("run", "edition", "started", "by", "status", "delivered"):
         t.add_column(col)
     for r in runs:
         c = counts.get(r.edition_id, {})
@@ -78,11 +101,19 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             str(r.id),
             r.edition_id,
             r.started.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            str(r.summary.get("trigger") or "cli"),
             r.status,
             ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "-",
         )
     if runs:
         out.print(t)
+    if reviews:
+        et = Table(title="Editions", title_justify="left")
+        for col in ("edition", "stories", "state"):
+            et.add_column(col)
+        for rv in reviews:
+            et.add_row(rv.id, str(rv.stories), review_line(rv).strip())
+        out.print(et)
     if failed:
         ft = Table(title="Failed addresses", title_justify="left")
         for col in ("edition", "address", "code", "reply"):
@@ -103,3 +134,60 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
                 f.last_error or "",
             )
         out.print(ht)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def _scheduler_state(raw: str | None) -> dict[str, Any] | None:
+    """What the scheduler last wrote about itself, with ``alive``: its process still exists on
+    this host and its heartbeat is recent."""
+    if not raw:
+        return None
+    try:
+        state = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(state, dict):
+        return None
+    beat = state.get("heartbeat") or state.get("started")
+    try:
+        age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds() if beat else None
+    except (TypeError, ValueError):
+        age = None
+    state["alive"] = bool(
+        not state.get("stopped") and age is not None and age < HEARTBEAT_STALE and _process_exists(state)
+    )
+    return state
+
+
+HEARTBEAT_STALE = 300  # seconds; the scheduler refreshes its heartbeat every minute
+
+
+def _process_exists(state: dict[str, Any]) -> bool:
+    if state.get("host") != socket.gethostname():
+        return True  # another machine's: trust the heartbeat
+    try:
+        os.kill(int(state.get("pid", 0)), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _print_scheduler(out: Console, state: dict[str, Any] | None, approval: str) -> None:
+    if state is None:
+        out.print("Scheduler: never started against this store (`digest schedule`).")
+        return
+    if not state["alive"]:
+        out.print(f"Scheduler: [yellow]not running[/yellow] (last seen {state.get('heartbeat') or '?'}).")
+        return
+    who = f"pid {state.get('pid')} on {state.get('host')}"
+    line = f"Scheduler: running, {who}; next send {state.get('next_send')}"
+    if state.get("next_prepare"):
+        line += f", prepared for review at {state['next_prepare']}"
+    if approval == "required":
+        line += "; approval required"
+    out.print(line)

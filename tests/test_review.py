@@ -1,0 +1,222 @@
+"""An edition's review in the store and the pipeline: revisions, approval, hold, seal, test copies,
+and a clean stop while sending. Real SQLite files, a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import sqlite3
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import main
+from digest.config import Settings, load_config
+from digest.models import Edition
+from digest.pipeline import approve_edition, prepare_edition, run_edition, send_test
+from digest.store import Store, open_store
+from digest.store.review import EditionConflict, EditionSealed
+from smtpd_helpers import Recorder, smtp_server, write_run_project
+
+NOW = datetime.now(UTC)
+
+
+def _settings(tmp_path: Path, *, subscribers: int = 3, approval: str = "none", pool: int = 2) -> Settings:
+    config = write_run_project(tmp_path / "p", subscribers=subscribers, pool_size=pool)
+    if approval != "none":
+        text = config.read_text(encoding="utf-8")
+        config.write_text(f'approval = "{approval}"\n' + text, encoding="utf-8")
+    return load_config(config)
+
+
+def _prepared(tmp_path: Path, **kw: object) -> tuple[Settings, Store, Edition]:
+    s = _settings(tmp_path, **kw)  # type: ignore[arg-type]
+    store = open_store(s.store_url)
+    summary = asyncio.run(prepare_edition(s, store, now=NOW, environ={}))
+    ed = store.edition(summary.edition_id)
+    assert ed is not None
+    assert ed.stories
+    return s, store, ed
+
+
+def _retitled(ed: Edition, headline: str) -> Edition:
+    first = ed.stories[0]
+    edited = replace(first, condensed=replace(first.condensed, headline=headline))
+    return replace(ed, stories=(edited, *ed.stories[1:]))
+
+
+def _subjects_and_bodies(handler: Recorder) -> list[str]:
+    out = []
+    for m in handler.received:
+        msg = email.message_from_bytes(m.data, policy=email.policy.default)
+        text = msg.get_body(("plain",))
+        assert text is not None
+        out.append(f"{msg['Subject']}\n{text.get_content()}")
+    return out
+
+
+def test_revisions_refuse_a_stale_change_and_an_edit_withdraws_approval(tmp_path: Path) -> None:
+    _, store, ed = _prepared(tmp_path)
+    with store:
+        first = store.edition_review(ed.id)
+        assert first is not None
+        assert first.revision == 1
+        assert first.state == "draft"
+        store.approve_edition(ed.id, revision=1, actor="ann")
+        assert store.edition_review(ed.id).approved  # type: ignore[union-attr]
+
+        rev = store.revise_edition(_retitled(ed, "Ann's headline"), revision=1, actor="ann", action="edit")
+        assert rev == 2
+        review = store.edition_review(ed.id)
+        assert review is not None
+        assert not review.approved
+        assert review.state == "draft"
+        with pytest.raises(EditionConflict, match="changed since you loaded it"):
+            store.revise_edition(_retitled(ed, "Bob's headline"), revision=1, actor="bob", action="edit")
+        with pytest.raises(EditionConflict):
+            store.approve_edition(ed.id, revision=1, actor="bob")  # approving what bob did not see
+        assert store.edition(ed.id).stories[0].condensed.headline == "Ann's headline"  # type: ignore[union-attr]
+        actions = [e.action for e in store.edition_events(ed.id)]
+        assert actions[:3] == ["approval withdrawn: the edition changed", "edit", "approved"]
+
+
+def test_edits_survive_reopening_the_store(tmp_path: Path) -> None:
+    s, store, ed = _prepared(tmp_path)
+    with store:
+        store.revise_edition(_retitled(ed, "Kept across restarts"), revision=1, actor="ann", action="edit")
+    with open_store(s.store_url) as again:
+        kept = again.edition(ed.id)
+        assert kept is not None
+        assert kept.stories[0].condensed.headline == "Kept across restarts"
+        assert again.edition_review(ed.id).revision == 2  # type: ignore[union-attr]
+
+
+def test_approval_required_holds_then_approval_sends_the_edited_edition(tmp_path: Path) -> None:
+    s, store, ed = _prepared(tmp_path, approval="required")
+    with smtp_server() as server, store:
+        held = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        assert held.held
+        assert held.exit_code == 0
+        assert held.delivery is None
+        assert server.handler.received == []
+        assert store.recent_runs(1)[0].status == "held"
+        assert store.edition_review(ed.id).state == "held"  # type: ignore[union-attr]
+        # a second scheduled attempt holds again, and logs the hold once
+        asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        assert [e.action for e in store.edition_events(ed.id)].count("held: awaiting approval") == 1
+
+        store.revise_edition(_retitled(ed, "Edited at the desk"), revision=1, actor="ann", action="edit")
+        sent = asyncio.run(
+            approve_edition(
+                s, store, day=ed.day, revision=2, actor="ann", now=NOW, environ={}, transport_url=server.url
+            )
+        )
+        assert sent is not None
+        assert sent.delivery is not None
+        assert sent.delivery.sent == 3
+        assert sent.trigger == "ann"
+        assert sent.feeds == []
+        bodies = _subjects_and_bodies(server.handler)
+        assert len(bodies) == 3
+        assert all("Edited at the desk" in b for b in bodies)
+        with pytest.raises(EditionSealed, match="sending has started"):
+            store.revise_edition(_retitled(ed, "Too late"), revision=None, actor="bob", action="edit")
+
+
+def test_approval_before_the_send_time_waits_for_it(tmp_path: Path) -> None:
+    s, store, ed = _prepared(tmp_path, approval="required")
+    with smtp_server() as server, store:
+        early = asyncio.run(
+            approve_edition(
+                s, store, day=ed.day, revision=1, actor="ann", now=NOW, environ={}, transport_url=server.url
+            )
+        )
+        assert early is None
+        assert server.handler.received == []
+        done = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        assert not done.held
+        assert done.delivery is not None
+        assert done.delivery.sent == 3
+
+
+def test_send_test_marks_the_subject_and_touches_no_ledger(tmp_path: Path) -> None:
+    s, store, ed = _prepared(tmp_path)
+    with smtp_server() as server, store:
+        asyncio.run(
+            send_test(
+                s,
+                store,
+                day=ed.day,
+                address="Editor@Example.org",
+                now=NOW,
+                environ={},
+                transport_url=server.url,
+            )
+        )
+        (only,) = server.handler.received
+        assert only.recipients == ("editor@example.org",)
+        assert _subjects_and_bodies(server.handler)[0].startswith("[Test] ")
+        assert store.delivery_counts(ed.id) == {}
+        assert store.edition_review(ed.id).sealed_at is None  # type: ignore[union-attr]
+        from digest.errors import InputError
+
+        with pytest.raises(InputError, match="test address"):
+            asyncio.run(send_test(s, store, day=ed.day, address="not an address", now=NOW, environ={}))
+
+
+def test_a_stop_while_sending_leaves_nothing_in_sending(tmp_path: Path) -> None:
+    s = _settings(tmp_path, subscribers=60, pool=3)
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def stop_after_five(rcpt: str, _attempt: int) -> None:  # as a SIGTERM mid-send would
+        seen.append(rcpt)
+        if len(seen) == 5:
+            stop.set()
+
+    handler = Recorder(delay=0.05, script=stop_after_five)
+    with smtp_server(handler) as server, open_store(s.store_url) as store:
+        summary = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}, stop=stop))
+        assert summary.stopped
+        assert summary.exit_code == 1
+        assert summary.delivery is not None
+        assert 0 < summary.delivery.sent < 60
+        counts = store.delivery_counts(summary.edition_id)
+        assert "sending" not in counts
+        assert counts["sent"] == len(handler.received)
+        assert store.recent_runs(1)[0].status == "stopped"
+        # the next run sends the rest, nobody twice
+        rest = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        assert rest.delivery is not None
+        assert rest.delivery.sent + summary.delivery.sent == 60
+    assert len({r.recipients for r in handler.received}) == len(handler.received) == 60
+
+
+def test_cli_approve_sends_a_held_edition_and_show_says_where_it_stands(tmp_path: Path) -> None:
+    config = write_run_project(tmp_path / "p", subscribers=2)
+    config.write_text('approval = "required"\n' + config.read_text(encoding="utf-8"), encoding="utf-8")
+    outbox = tmp_path / "outbox"
+    runner = CliRunner()
+    base = ["--config", str(config)]
+    held = runner.invoke(main, ["run", *base, "--transport", f"file:{outbox}"])
+    assert held.exit_code == 0, held.output
+    assert "held" in held.output
+    assert not list(outbox.glob("*.eml"))
+    shown = runner.invoke(main, ["edition", "show", *base])
+    assert "held since" in shown.output, shown.output
+    status = runner.invoke(main, ["status", *base, "--json"])
+    assert '"state": "held"' in status.output
+    approved = runner.invoke(
+        main, ["edition", "approve", *base, "--by", "ann", "--transport", f"file:{outbox}"]
+    )
+    assert approved.exit_code == 0, approved.output
+    assert "sent now" in approved.output
+    assert len(list(outbox.glob("*.eml"))) == 2
+    db = sqlite3.connect(tmp_path / "p" / "digest.db")
+    assert db.execute("select approved_by from editions").fetchone() == ("ann",)
+    db.close()
