@@ -47,7 +47,7 @@ def test_editor_corrects_an_edition_before_it_goes_out(tmp_path: Path, repo_root
     # once anyone has it, the edition is final
     again = runner.invoke(main, ["edition", "import", str(tmp_path / "e.json"), *base])
     assert again.exit_code == 2
-    assert "already sent" in again.output
+    assert "sending has started; it no longer changes" in again.output
 
 
 def test_import_names_the_problem(tmp_path: Path) -> None:
