@@ -1,46 +1,131 @@
-"""`digest schedule` as a user runs it: a real process, a real APScheduler loop."""
+"""`digest schedule` as a user runs it: real processes, real signals, a real SMTP server."""
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from digest.store import open_store
+from smtpd_helpers import Recorder, smtp_server, write_run_project
+
+SUBSCRIBERS = 40
+POOL = 3
+
+
+def schedule(config: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "schedule", "--config", str(config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "DIGEST_SECRET": "test-secret"},
+    )
+
+
+def wait_for(predicate: Callable[[], object], proc: subprocess.Popen[bytes], limit: float = 60.0) -> None:
+    """Poll until the condition holds (a deadline only against hanging, not a timing check)."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"digest schedule ended early ({proc.returncode}): {err.decode()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"digest schedule made no progress: {proc.communicate()[1].decode()[-2000:]}")
+        time.sleep(0.02)
+
+
+def terminate(proc: subprocess.Popen[bytes]) -> str:
+    """SIGTERM, then the process's stderr once it has exited."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"digest schedule did not stop on SIGTERM: {err.decode()[-2000:]}")
+    return err.decode()
+
+
+def cron_a_minute_ago() -> str:
+    """A daily send time that has just passed: a first start catches up on it at once."""
+    t = datetime.now(UTC) - timedelta(minutes=1)
+    return f"{t.minute} {t.hour} * * *"
+
 
 @pytest.mark.slow
-def test_schedule_catches_up_at_start_and_keeps_running(tmp_path: Path, repo_root: Path) -> None:
-    shutil.copytree(repo_root / "examples", tmp_path / "examples")
-    shutil.copy(repo_root / "subscribers.example.csv", tmp_path / "subscribers.example.csv")
-    config = tmp_path / "examples" / "digest.toml"
-    # every minute: the last scheduled time is always within the catch-up window
-    text = config.read_text(encoding="utf-8").replace('schedule = "0 7 * * *"', 'schedule = "* * * * *"')
-    config.write_text(text, encoding="utf-8")
-    outbox = tmp_path / "outbox"
-    cmd = [
-        sys.executable, "-m", "digest", "schedule", "--config", str(config),
-        "--transport", f"file:{outbox}", "--db", str(tmp_path / "s.db"),
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+def test_a_second_scheduler_on_the_same_store_exits_2_naming_the_first(tmp_path: Path) -> None:
+    config = write_run_project(tmp_path / "p", subscribers=3)
+    lock = config.parent / "digest.db.scheduler.lock"
+    args = ("--cron", "0 0 1 1 *", "--transport", f"file:{tmp_path / 'outbox'}")
+    first = schedule(config, *args)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(list(outbox.glob("*.eml"))) < 5:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            time.sleep(0.2)
-        assert len(list(outbox.glob("*.eml"))) == 5  # the five active subscribers, once
-        time.sleep(1)
-        assert proc.poll() is None  # still waiting for the next scheduled time
+        wait_for(lambda: lock.exists() and f"pid {first.pid} on" in lock.read_text(), first)
+        second = subprocess.run(
+            [sys.executable, "-m", "digest", "schedule", "--config", str(config), *args],
+            capture_output=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        [line] = second.stderr.decode().strip().splitlines()
+        assert line.startswith("digest: error: store ")
+        assert f"another scheduler holds it (pid {first.pid} on " in line
+        assert str(lock) in line
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out = proc.communicate(timeout=20)[0].decode()
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out = proc.communicate()[0].decode()
-    assert "catching up on the missed edition" in out
-    assert "Traceback" not in out
+        err = terminate(first)
+    assert first.returncode == 0, err[-2000:]
+    assert "SIGTERM: stopping" in err
+    assert f"scheduler stopped (pid {first.pid})" in err
+    assert "Traceback" not in err
+    with open_store(config.parent / "digest.db") as store:
+        state = json.loads(store.get_meta("scheduler") or "{}")
+    assert (state["pid"], state["schedule"]) == (first.pid, "0 0 1 1 *")
+    assert state["stopped"]
+    assert lock.read_text() == ""  # released
+
+
+@pytest.mark.slow
+def test_sigterm_mid_send_leaves_every_message_sent_or_pending_and_a_restart_finishes(
+    tmp_path: Path,
+) -> None:
+    config = write_run_project(tmp_path / "p", subscribers=SUBSCRIBERS, pool_size=POOL)
+    cron = cron_a_minute_ago()
+    with smtp_server(Recorder(delay=0.2)) as server:  # slow: messages are in flight at the signal
+        proc = schedule(config, "--cron", cron, "--transport", server.url)
+        wait_for(lambda: len(server.handler.received) >= 4, proc)
+        err = terminate(proc)
+        assert proc.returncode == 0, err[-2000:]
+        assert "SIGTERM: stopping" in err
+        assert "scheduler stopped" in err
+        assert "Traceback" not in err
+        with open_store(config.parent / "digest.db") as store:
+            [run] = store.recent_runs()
+            counts = store.delivery_counts(run.edition_id)
+        assert run.status == "stopped"
+        assert set(counts) == {"sent", "pending"}  # none left "sending"
+        assert counts["sent"] + counts["pending"] == SUBSCRIBERS
+        assert counts["sent"] == len(server.handler.received)
+
+        # restarted within the grace: the stopped send resumes with those still pending
+        again = schedule(config, "--cron", cron, "--transport", server.url)
+
+        def all_sent() -> bool:
+            with open_store(config.parent / "digest.db") as store:
+                return store.delivery_counts(run.edition_id) == {"sent": SUBSCRIBERS}
+
+        wait_for(all_sent, again)
+        err = terminate(again)
+        assert again.returncode == 0, err[-2000:]
+        assert "its send did not finish: resuming it" in err
+        got = Counter(r.recipients[0] for r in server.handler.received)
+    assert set(got) == {f"reader{i:05d}@example.org" for i in range(SUBSCRIBERS)}
+    assert sum(got.values()) == SUBSCRIBERS  # a clean stop sends no one a second copy

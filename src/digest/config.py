@@ -250,10 +250,10 @@ class Settings(_Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, v: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from .schedule.cron import cron_trigger  # the scheduler's own reading of a crontab line
 
         try:
-            CronTrigger.from_crontab(v)
+            cron_trigger(v, ZoneInfo("UTC"))
         except ValueError as exc:
             raise ValueError(f"invalid cron expression {v!r}: {exc}") from exc
         return v

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -56,6 +57,7 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     destination: str = ""
     trigger: str = "cli"  # who started the run: "cli", "schedule", "desk"
+    kind: str = "send"  # "send" (run_edition) or "prepare" (prepare_edition: nothing is sent)
     held: bool = False  # approval is required and missing: nothing was sent
     stopped: bool = False  # a stop was requested (SIGTERM): the rest waits for the next run
 
@@ -77,7 +79,9 @@ class RunSummary:
             return "stopped"
         if self.held:
             return "held"
-        return "ok" if self.exit_code == 0 else "partial"
+        if self.exit_code != 0:
+            return "partial"
+        return "prepared" if self.kind == "prepare" else "ok"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,9 +105,23 @@ class RunSummary:
             "warnings": self.warnings,
             "destination": self.destination,
             "trigger": self.trigger,
+            "kind": self.kind,
             "held": self.held,
             "stopped": self.stopped,
         }
+
+
+@contextmanager
+def recorded_run(store: Store, summary: RunSummary) -> Iterator[None]:
+    """Record the run in the store: "running" now, then its status, or "failed" if it raised
+    (a crashed send must not look finished: the scheduler resumes unfinished ones)."""
+    run_id = store.start_run(summary.edition_id)
+    try:
+        yield
+    except BaseException:
+        store.finish_run(run_id, "failed", summary.as_dict())
+        raise
+    store.finish_run(run_id, summary.status, summary.as_dict())
 
 
 def edition_day(now: datetime, settings: Settings) -> date:
@@ -260,30 +278,30 @@ async def prepare_edition(
     environ: Mapping[str, str],
     progress: Progress | None = None,
     trigger: str = "cli",
+    stop: threading.Event | None = None,
 ) -> RunSummary:
     """Gather and condense the day's edition and record it as a draft for editors; send nothing.
 
     The scheduler calls this ``review`` before the send time; the desk's "prepare" button too.
-    An edition already on record is left as it is (editors may have corrected it).
+    An edition already on record is left as it is (editors may have corrected it). ``stop``
+    (SIGTERM) set while gathering skips the condensing.
     """
     progress = progress or Progress()
     day = day or edition_day(now, settings)
-    summary = RunSummary(edition_id=day.isoformat(), trigger=trigger)
-    run_id = store.start_run(summary.edition_id)
-    status = "failed"
-    try:
+    summary = RunSummary(edition_id=day.isoformat(), trigger=trigger, kind="prepare")
+    with recorded_run(store, summary):
         import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
         if store.edition(summary.edition_id) is None:
             await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+        if stop is not None and stop.is_set():
+            summary.stopped = True
+            return summary
         edition = current_edition(
             settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
         )
         if edition.stories and not summary.reused_edition:
             store.log_edition_event(edition.id, actor=trigger, action="prepared for review")
-        status = "prepared" if summary.feeds_failed == 0 else "partial"
-        return summary
-    finally:
-        store.finish_run(run_id, status, summary.as_dict())
+    return summary
 
 
 async def run_edition(
@@ -320,58 +338,87 @@ async def run_edition(
         gather_first: fetch the feeds even when the edition is on record (keeps feed health
             and tomorrow's articles current); the desk's approve button skips it.
 
-    An edition already on record is sent as recorded (editors may have corrected it). With ``approval = "required"`` an unapproved edition is held: nothing is
-    sent, and approving it later (the desk, ``digest edition approve``) sends it.
+    An edition already on record is sent as recorded (editors may have corrected it). With
+    ``approval = "required"`` an unapproved edition is held: nothing is sent, and approving it
+    later (the desk, ``digest edition approve``) sends it.
     """
     progress = progress or Progress()
     day = day or edition_day(now, settings)
     summary = RunSummary(edition_id=day.isoformat(), trigger=trigger)
-    run_id = store.start_run(summary.edition_id)
-    try:
-        import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
-        if gather_first or store.edition(summary.edition_id) is None:
-            await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
-        if stop is not None and stop.is_set():
-            summary.stopped = True
-            return summary
-        edition = current_edition(
-            settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+    with recorded_run(store, summary):
+        await _send(
+            settings,
+            store,
+            summary,
+            now=now,
+            day=day,
+            transport_url=transport_url,
+            subscribers_csv=subscribers_csv,
+            environ=environ,
+            progress=progress,
+            stop=stop,
+            gather_first=gather_first,
         )
-        if not edition.stories:
-            return summary
-        required = settings.approval == "required"
-        if not store.seal_edition(edition.id, require_approval=required, actor=trigger):
-            store.hold_edition(edition.id, actor=trigger)
-            summary.held = True
-            return summary
-        # sealed: from here on no editor's change is accepted; send the edition as it now stands
-        edition = store.edition(edition.id) or edition
-        summary.stories = len(edition.stories)
-        # rows a killed run left "sending" are claimable again: their readers may get a copy
-        # twice (at most one per connection that was in flight), and nobody none
-        store.release_sending(edition.id)
-        todo = pending_subscribers(store, edition.id, summary)
-        url = transport_url or settings.transport_url()
-        summary.destination = url
-        if todo:
-            store.plan_deliveries(edition.id, [s.email for s in todo])
-            secret = store.signing_secret(environ, settings.secret_env)
-            renderer = EditionRenderer(edition, settings, secret=secret, now=now)
-            if progress.stage:
-                progress.stage("deliver", len(todo))
-            async with open_transport(url, settings.delivery, environ=environ) as transport:
-                summary.delivery = await deliver(
-                    _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
-                    transport=transport,
-                    ledger=store,
-                    config=settings.delivery,
-                    progress=progress.advance,
-                    stop=stop.is_set if stop is not None else None,
-                )
-            summary.stopped = bool(stop is not None and stop.is_set() and summary.delivery.aborted)
-        return summary
-    finally:
-        store.finish_run(run_id, summary.status, summary.as_dict())
+    return summary
+
+
+async def _send(
+    settings: Settings,
+    store: Store,
+    summary: RunSummary,
+    *,
+    now: datetime,
+    day: date,
+    transport_url: str | None,
+    subscribers_csv: Path | None,
+    environ: Mapping[str, str],
+    progress: Progress,
+    stop: threading.Event | None,
+    gather_first: bool,
+) -> None:
+    """The body of :func:`run_edition`, filling in ``summary``."""
+    trigger = summary.trigger
+    import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
+    if gather_first or store.edition(summary.edition_id) is None:
+        await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+    if stop is not None and stop.is_set():
+        summary.stopped = True
+        return
+    edition = current_edition(
+        settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+    )
+    if not edition.stories:
+        return
+    required = settings.approval == "required"
+    if not store.seal_edition(edition.id, require_approval=required, actor=trigger):
+        store.hold_edition(edition.id, actor=trigger)
+        summary.held = True
+        return
+    # sealed: from here on no editor's change is accepted; send the edition as it now stands
+    edition = store.edition(edition.id) or edition
+    summary.stories = len(edition.stories)
+    # rows a killed run left "sending" are claimable again: their readers may get a copy
+    # twice (at most one per connection that was in flight), and nobody none
+    store.release_sending(edition.id)
+    todo = pending_subscribers(store, edition.id, summary)
+    url = transport_url or settings.transport_url()
+    summary.destination = url
+    if todo:
+        store.plan_deliveries(edition.id, [s.email for s in todo])
+        secret = store.signing_secret(environ, settings.secret_env)
+        renderer = EditionRenderer(edition, settings, secret=secret, now=now)
+        if progress.stage:
+            progress.stage("deliver", len(todo))
+        async with open_transport(url, settings.delivery, environ=environ) as transport:
+            summary.delivery = await deliver(
+                _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
+                transport=transport,
+                ledger=store,
+                config=settings.delivery,
+                progress=progress.advance,
+                stop=stop.is_set if stop is not None else None,
+            )
+        summary.stopped = bool(stop is not None and stop.is_set() and summary.delivery.aborted)
 
 
 async def approve_edition(

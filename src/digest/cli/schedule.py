@@ -1,21 +1,20 @@
-"""``digest schedule``: run daily at the configured time and timezone."""
+"""``digest schedule``: a long-running process that runs the edition on the config's cron."""
 
 from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, date, datetime
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from ..pipeline import run_edition
-from ..schedule import serve, trigger
+from ..errors import ConfigError, UsageError
+from ..schedule import EditionScheduler, PipelineEditions, cron_trigger, hold_lock, serve
 from ..store import open_store
-from ..store.runs import RunRecord
 from .common import (
     config_option,
-    console,
     db_option,
     handle_errors,
     settings,
@@ -24,46 +23,70 @@ from .common import (
     transport_option,
     transport_url,
 )
-from .display import print_summary
+
+cron_option = click.option(
+    "--cron",
+    metavar="EXPR",
+    help="Send time as a crontab line (minute hour day month weekday) in the config's timezone, "
+    "e.g. '0 7 * * 1-5'. Overrides 'schedule'.",
+)
 
 
 @click.command()
 @config_option
+@cron_option
 @transport_option
 @subscribers_option
 @db_option
 @handle_errors
 def schedule(
-    config_path: Path | None, transport: str | None, subscribers: Path | None, db: str | None
+    config_path: Path | None,
+    cron: str | None,
+    transport: str | None,
+    subscribers: Path | None,
+    db: str | None,
 ) -> None:
-    """Run `digest run` every day on the config's cron `schedule`, in its `timezone`.
+    """Run the edition on the config's cron `schedule`, in its `timezone`, until stopped.
 
-    On start, an edition whose scheduled time passed in the last 24 hours without a finished
-    run is sent at once (catch-up); reruns never send twice. Stop with Ctrl-C.
+    Each send runs what `digest run` runs: only subscribers who have not yet received the
+    day's edition get it. Weekdays in the cron count from Sunday = 0 (or 7), as in crontab.
+
+    Catch-up and grace: the jobs are kept in the store. A scheduler that was not running at
+    the send time and starts within `misfire_grace` of it (default 2h) sends that edition
+    once, late; one that starts later skips it (logged, and `digest status` shows it as
+    missed) rather than send stale news. Several missed times make one run, never several; a
+    send cut short (stopped or killed) resumes on a restart within the grace.
+
+    Review window: with `review = "30m"` the edition is prepared as a draft that long before
+    the send time; editors look and correct it in the desk (`digest serve`) and at the send
+    time it goes out as edited. With `approval = "required"` a send holds an edition no editor
+    has approved: nothing goes out, the log and `digest status` say so, and approving it then
+    sends it.
+
+    One scheduler per store: a second exits at once with code 2, naming the process that
+    holds the lock (a file beside the database). Stop it with SIGTERM or Ctrl-C: a send in
+    progress finishes the messages in flight and records them, the rest wait for the next
+    run, and the process exits 0. Logs go to stderr, one line per event.
     """
     s = settings(config_path)
-    out = console()
+    source = f"{config_path}: " if config_path else ""
+    place = f"--cron {cron!r}" if cron is not None else f"{source}schedule {s.schedule!r}"
+    try:
+        cron_trigger(cron if cron is not None else s.schedule, s.zone)
+    except ValueError as exc:
+        error = UsageError if cron is not None else ConfigError
+        raise error(f"{place}: invalid cron expression: {exc}") from exc
+    if cron is not None:
+        s = s.model_copy(update={"schedule": " ".join(cron.split())})
     url = store_url(s, db)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-
-    async def job(day: date) -> int:
-        with open_store(url) as store:
-            summary = await run_edition(
-                s,
-                store,
-                now=datetime.now(UTC),
-                day=day,
-                transport_url=transport_url(transport),
-                subscribers_csv=subscribers,
-                environ=os.environ,
-            )
-        print_summary(out, summary)
-        return summary.exit_code
-
-    def runs() -> list[RunRecord]:
-        with open_store(url) as store:
-            return store.recent_runs(20)
-
-    nxt = trigger(s.schedule, s.zone).get_next_fire_time(None, datetime.now(UTC))
-    out.print(f"digest: schedule '{s.schedule}' in {s.timezone}; next run {nxt}")
-    serve(s.schedule, s.zone, job, now=lambda: datetime.now(UTC), runs=runs)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # the executor's "run time was missed" warning: the scheduler logs its own, naming the edition
+    logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    pid, host = os.getpid(), socket.gethostname()
+    with hold_lock(url, pid=pid, host=host, now=datetime.now(UTC)), open_store(url) as store:
+        editions = PipelineEditions(
+            s, store, os.environ, transport_url=transport_url(transport), subscribers_csv=subscribers
+        )
+        serve(EditionScheduler(s, store, editions, pid=pid, host=host))

@@ -1,0 +1,158 @@
+"""The cron: crontab lines as APScheduler triggers, the review window's shifted trigger, and the
+pure time arithmetic the scheduler decides with. Contains no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from ..config import Settings
+
+Kind = Literal["prepare", "send"]
+KINDS: tuple[Kind, ...] = ("prepare", "send")  # due together, the prepare is submitted first
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _weekday(token: str) -> int:
+    if token.isdigit() and int(token) <= 7:
+        return int(token)
+    if token in _WEEKDAYS:
+        return _WEEKDAYS.index(token)
+    raise ValueError(f"day of week {token!r}: not 0-7 or a day name")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab day-of-week field in APScheduler 3's terms. Contains no I/O.
+
+    crontab counts from Sunday (0, or 7); APScheduler 3 from Monday, so there ``1-5`` would be
+    Tuesday to Saturday. Numbers become day names, which both read alike.
+    """
+    field = field.lower()
+    if not any(c.isdigit() for c in field):
+        return field  # "*", "mon-fri": the same in both
+    days: set[int] = set()
+    for part in field.split(","):
+        span, slash, step_text = part.partition("/")
+        if slash and (not step_text.isdigit() or int(step_text) == 0):
+            raise ValueError(f"day of week {part!r}: the step must be a positive number")
+        step = int(step_text) if slash else 1
+        if span == "*":
+            low, high = 0, 6
+        elif "-" in span:
+            first, _, last = span.partition("-")
+            low, high = _weekday(first), _weekday(last)
+        else:
+            low = _weekday(span)
+            high = 7 if slash else low
+        if low > high:
+            raise ValueError(f"day of week {part!r}: the range runs backwards")
+        days.update(d % 7 for d in range(low, high + 1, step))
+    return ",".join(_WEEKDAYS[d] for d in sorted(days))
+
+
+def cron_trigger(expr: str, zone: ZoneInfo) -> CronTrigger:
+    """A crontab line (minute hour day month weekday) as an APScheduler trigger in ``zone``.
+
+    Raises:
+        ValueError: not five fields, or a field that cannot be read.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"wrong number of fields: got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekday), timezone=zone
+    )
+
+
+class EditionTrigger(BaseTrigger):  # type: ignore[misc]
+    """The cron's fire times, ``lead`` earlier: the send times (no lead) or the review window's start.
+
+    Pickled as its three settings, not APScheduler's internals, so that a persisted job compares
+    equal to the one a restart wants exactly when the schedule is unchanged (:func:`plan_job`).
+    """
+
+    def __init__(self, schedule: str, timezone: str, lead: timedelta = timedelta(0)) -> None:
+        self.schedule = schedule
+        self.timezone = timezone
+        self.lead = lead
+        self.zone = ZoneInfo(timezone)
+        self._cron = cron_trigger(schedule, self.zone)
+
+    @property
+    def key(self) -> tuple[str, str, float]:
+        return (self.schedule, self.timezone, self.lead.total_seconds())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EditionTrigger) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        # ask the cron in its own frame (lead later) and shift back, in UTC: "30 minutes before"
+        # is 30 real minutes, also across a change of daylight saving time
+        previous = previous_fire_time.astimezone(UTC) + self.lead if previous_fire_time else None
+        fire: datetime | None = self._cron.get_next_fire_time(previous, now.astimezone(UTC) + self.lead)
+        return None if fire is None else (fire.astimezone(UTC) - self.lead).astimezone(self.zone)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"version": 1, "schedule": self.schedule, "timezone": self.timezone, "lead": self.key[2]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["schedule"], state["timezone"], timedelta(seconds=state["lead"]))  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        lead = f", {human(self.lead)} early" if self.lead else ""
+        return f"cron[{self.schedule} {self.timezone}{lead}]"
+
+    __repr__ = __str__
+
+
+def triggers(settings: Settings) -> dict[Kind, EditionTrigger]:
+    """The send trigger, and the prepare trigger when there is a review window."""
+    send = EditionTrigger(settings.schedule, settings.timezone)
+    if settings.review <= timedelta(0):
+        return {"send": send}
+    return {"send": send, "prepare": EditionTrigger(settings.schedule, settings.timezone, settings.review)}
+
+
+def grace(kind: Kind, settings: Settings) -> timedelta:
+    """How late a run may still start. A prepare is worth doing as long as its send is ahead, so
+    its grace is at least the review window (a prepare whose send has passed skips itself)."""
+    return max(settings.misfire_grace, settings.review) if kind == "prepare" else settings.misfire_grace
+
+
+# --- arithmetic on fire times
+
+
+def human(span: timedelta) -> str:
+    """A duration as the config writes it: ``3h``, ``1h30m``, ``45s``. Contains no I/O."""
+    seconds = max(0, round(span.total_seconds()))
+    if seconds >= 60:
+        seconds = round(seconds / 60) * 60  # "missed by 3h", not "by 3h0m12s"
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m")]
+    text = "".join(f"{n}{unit}" for n, unit in parts if n)
+    return text or f"{seconds}s"
+
+
+def last_fire_time(trigger: BaseTrigger, now: datetime, horizon: timedelta) -> datetime | None:
+    """The latest fire time at or before ``now`` and no older than ``horizon``. Contains no I/O."""
+    fire: datetime | None = trigger.get_next_fire_time(None, now - horizon)
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire)
+    return last
+
+
+def edition_day(kind: Kind, run_time: datetime, *, zone: ZoneInfo, lead: timedelta) -> date:
+    """The edition a run stands for: the day, in the configured timezone, of the send time it is
+    for (a prepare runs ``lead`` before its send), however late it actually runs. Contains no I/O."""
+    send = run_time.astimezone(UTC) + (lead if kind == "prepare" else timedelta(0))
+    return send.astimezone(zone).date()
