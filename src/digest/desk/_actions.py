@@ -1,0 +1,304 @@
+"""The desk's buttons (POST): edit, reorder, drop, approve, send a test, prepare.
+
+Each action checks the form's origin and token, refuses a stale or sealed edition before
+looking at the input, applies one pure change from :mod:`digest.editing` and saves it with
+``Store.revise_edition`` (which checks the revision again, atomically), then answers 303
+back to the page with a one-line notice. A refused form is shown again with the reason and
+what the editor typed. Preparing and sending go through :mod:`digest.pipeline`, like every
+other path that builds or sends an edition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import editing
+from ..errors import DigestError, InputError
+from ..models import Edition
+from ..pipeline import RunSummary, approve_edition, prepare_edition, send_test
+from ..store.review import EditionMissing, EditionReview, EditionSealed
+from ._context import (
+    Desk,
+    Refused,
+    actor,
+    anchor,
+    ensure_fresh,
+    form_revision,
+    parse_day,
+    read_form,
+    redirect,
+    status_of,
+    text_field,
+)
+from ._pages import NO_DRAFT, Draft, Pages
+
+Outcome = tuple[str, str]  # (where to go back to, the notice to show there)
+Work = Callable[[date, FormData, str], Awaitable[Outcome]]
+_DRAFT_FIELDS = ("headline", "summary", "key_points", "subject", "preheader", "address")
+MAX_ADDRESS = 320
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def summary_notice(summary: RunSummary) -> str:
+    """One line for the notice after a send: how many got it, how many failed."""
+    if summary.held:
+        return "Approved, but the send was held again: approval is still missing."
+    d = summary.delivery
+    if d is None:
+        return f"Approved; no subscriber was waiting for it ({summary.already_sent} already had it)."
+    parts = [f"{d.sent} delivered", f"{d.failed + len(summary.render_failed)} failed"]
+    if summary.already_sent:
+        parts.append(f"{summary.already_sent} had it already")
+    stopped = f"; stopped early: {d.aborted}" if d.aborted else ""
+    return f"Approved and sent: {', '.join(parts)}{stopped}."
+
+
+class Actions:
+    """The POST endpoints, bound to one :class:`Desk`."""
+
+    def __init__(self, desk: Desk, pages: Pages) -> None:
+        self.desk = desk
+        self.pages = pages
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def _handle(self, request: Request, kind: str, work: Work) -> Response:
+        """Run one action; on refusal show the page again with the reason and the draft."""
+        day = parse_day(request.path_params["day"])
+        form = await read_form(request, self.desk)  # 403 goes to the app's error page
+        draft = Draft(kind, text_field(form, "story"), {k: text_field(form, k) for k in _DRAFT_FIELDS})
+        try:
+            url, notice = await work(day, form, actor(request))
+        except DigestError as exc:
+            status = status_of(exc)
+            if self.desk.store.edition(day.isoformat()) is None:
+                raise Refused(status, str(exc)) from exc
+            keep = draft if status == 400 else NO_DRAFT
+            return await run_in_threadpool(
+                self.pages.page, request, day, status=status, error=str(exc), draft=keep
+            )
+        return redirect(request, url, notice)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if not self.desk.busy.acquire(blocking=False):
+            raise Refused(409, "busy: another prepare or send is running; try again in a moment")
+        try:
+            yield
+        finally:
+            self.desk.busy.release()
+
+    def _review(self, day: date, revision: int) -> EditionReview:
+        """The edition's review, once it is shown to be open and as the editor saw it."""
+        review = self.desk.store.edition_review(day.isoformat())
+        if review is None:
+            raise EditionMissing(f"edition {day.isoformat()}: none on record")
+        if review.sealed_at is not None:
+            raise EditionSealed(f"edition {review.id}: sending has started; it no longer changes")
+        ensure_fresh(review, revision)
+        return review
+
+    def _revise(
+        self, day: date, revision: int, who: str, change: Callable[[Edition], tuple[Edition, str]]
+    ) -> int:
+        """Apply ``change`` (which returns the new edition and the log line) and save it."""
+        self._review(day, revision)
+        edition = self.desk.store.edition(day.isoformat())
+        if edition is None:
+            raise EditionMissing(f"edition {day.isoformat()}: none on record")
+        changed, action = change(edition)
+        return self.desk.store.revise_edition(changed, revision=revision, actor=who, action=action)
+
+    @staticmethod
+    def _page(day: date, story: str = "") -> str:
+        return f"/editions/{day.isoformat()}" + (f"#{anchor(story)}" if story else "")
+
+    # -- edits ---------------------------------------------------------------------------
+
+    async def save_message(self, request: Request) -> Response:
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            subject, preheader = text_field(form, "subject"), text_field(form, "preheader")
+
+            def change(ed: Edition) -> tuple[Edition, str]:
+                return editing.set_message(
+                    ed, subject=subject, preheader=preheader
+                ), "changed the subject and preheader"
+
+            rev = await run_in_threadpool(self._revise, day, form_revision(form), who, change)
+            return self._page(day), f"Subject and preheader saved (revision {rev})."
+
+        return await self._handle(request, "message", work)
+
+    async def save_story(self, request: Request) -> Response:
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            story = text_field(form, "story")
+
+            def change(ed: Edition) -> tuple[Edition, str]:
+                changed = editing.edit_story(
+                    ed,
+                    story,
+                    headline=text_field(form, "headline"),
+                    summary=text_field(form, "summary"),
+                    key_points=editing.split_lines(text_field(form, "key_points")),
+                )
+                headline = changed.stories[editing.find_story(changed, story)].condensed.headline
+                return changed, f"edited story {_quote(headline)}"
+
+            rev = await run_in_threadpool(self._revise, day, form_revision(form), who, change)
+            return self._page(day, story), f"Story saved (revision {rev})."
+
+        return await self._handle(request, "story", work)
+
+    async def move_story(self, request: Request) -> Response:
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            story, direction = text_field(form, "story"), text_field(form, "direction")
+            offsets = {"up": -1, "down": 1}
+            if direction not in offsets:
+                raise InputError(f"direction: must be 'up' or 'down', got {direction!r}")
+
+            def change(ed: Edition) -> tuple[Edition, str]:
+                headline = ed.stories[editing.find_story(ed, story)].condensed.headline
+                return editing.move_story(
+                    ed, story, offsets[direction]
+                ), f"moved {_quote(headline)} {direction}"
+
+            rev = await run_in_threadpool(self._revise, day, form_revision(form), who, change)
+            return self._page(day, story), f"Story moved {direction} (revision {rev})."
+
+        return await self._handle(request, "move", work)
+
+    async def drop_story(self, request: Request) -> Response:
+        """Two steps, without script: the first POST asks, the second (``confirm=yes``) drops."""
+        form = await read_form(request, self.desk)
+        if text_field(form, "confirm") != "yes":
+            return await run_in_threadpool(self._confirm_drop, request, form)
+
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            story = text_field(form, "story")
+
+            def change(ed: Edition) -> tuple[Edition, str]:
+                headline = ed.stories[editing.find_story(ed, story)].condensed.headline
+                return editing.drop_story(ed, story), f"dropped {_quote(headline)}"
+
+            rev = await run_in_threadpool(self._revise, day, form_revision(form), who, change)
+            return self._page(day), f"Story dropped (revision {rev})."
+
+        return await self._handle(request, "drop", work)
+
+    def _confirm_drop(self, request: Request, form: FormData) -> Response:
+        day = parse_day(request.path_params["day"])
+        story = text_field(form, "story")
+        try:
+            edition = self.desk.store.edition(day.isoformat())
+            if edition is None:
+                raise EditionMissing(f"edition {day.isoformat()}: none on record")
+            placed = edition.stories[editing.find_story(edition, story)]
+        except DigestError as exc:
+            raise Refused(status_of(exc), str(exc)) from exc
+        return self.desk.render(
+            request,
+            "confirm_drop.html",
+            day=day.isoformat(),
+            story=story,
+            headline=placed.condensed.headline,
+            revision=text_field(form, "revision"),
+            back=self._page(day, story),
+        )
+
+    # -- approval, tests, preparing ---------------------------------------------------------
+
+    async def approve(self, request: Request) -> Response:
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            revision = form_revision(form)
+            await run_in_threadpool(self._review, day, revision)
+            with self._exclusive():
+                summary = await approve_edition(
+                    self.desk.settings,
+                    self.desk.store,
+                    day=day,
+                    revision=revision,
+                    actor=who,
+                    now=self.desk.clock(),
+                    environ=self.desk.environ,
+                    transport_url=self.desk.transport_url,
+                )
+            if summary is None:
+                return self._page(day), f"Approved revision {revision}; it goes out at the scheduled time."
+            return self._page(day), summary_notice(summary)
+
+        return await self._handle(request, "approve", work)
+
+    async def withdraw(self, request: Request) -> Response:
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            revision = form_revision(form)
+
+            def withdraw() -> None:
+                self._review(day, revision)
+                self.desk.store.withdraw_approval(day.isoformat(), actor=who)
+
+            await run_in_threadpool(withdraw)
+            return self._page(day), "Approval withdrawn."
+
+        return await self._handle(request, "withdraw", work)
+
+    async def send_test(self, request: Request) -> Response:
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            address = text_field(form, "address").strip()
+            if not address:
+                raise InputError("test address: must not be empty")
+            if len(address) > MAX_ADDRESS:
+                raise InputError(f"test address: {len(address)} characters; at most {MAX_ADDRESS}")
+            await run_in_threadpool(self._review, day, form_revision(form))
+            with self._exclusive():
+                await send_test(
+                    self.desk.settings,
+                    self.desk.store,
+                    day=day,
+                    address=address,
+                    now=self.desk.clock(),
+                    environ=self.desk.environ,
+                    transport_url=self.desk.transport_url,
+                    actor=who,
+                )
+            return self._page(day), f"Test copy sent to {address}."
+
+        return await self._handle(request, "test", work)
+
+    async def prepare(self, request: Request) -> Response:
+        """Gather and condense today's edition for review (sends nothing)."""
+        await read_form(request, self.desk)
+        try:
+            with self._exclusive():
+                summary = await prepare_edition(
+                    self.desk.settings,
+                    self.desk.store,
+                    now=self.desk.clock(),
+                    environ=self.desk.environ,
+                    trigger="desk",
+                )
+        except DigestError as exc:
+            raise Refused(status_of(exc), str(exc)) from exc
+        day = summary.edition_id
+        if summary.reused_edition:
+            return redirect(
+                request, f"/editions/{day}", f"Edition {day} was already on record; left as it is."
+            )
+        if not summary.stories:
+            return redirect(request, "/", f"No stories for {day}: the feeds hold nothing new in the window.")
+        failed = f"; {summary.feeds_failed} feeds failed" if summary.feeds_failed else ""
+        notice = (
+            f"Prepared edition {day}: {summary.stories} stories from {len(summary.feeds)} feeds "
+            f"({summary.new_articles} new articles){failed}."
+        )
+        return redirect(request, f"/editions/{day}", notice)

@@ -1,0 +1,129 @@
+"""The one Starlette app of ``digest serve``: the editors' desk and the readers' links."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from importlib.resources import files
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..config import Settings
+from ..errors import ConfigError, DigestError
+from ..store import Store
+from ..web import SubscriptionApp, link_paths, subscription_routes
+from ._actions import Actions
+from ._context import Desk, status_of
+from ._guard import BASE_HEADERS, Guard, SecurityHeaders, desk_token
+from ._pages import Pages
+
+MAX_BODY = 256 * 1024  # the longest honest form (a story) is a few KiB
+_DESK_PREFIXES = ("/editions", "/static", "/prepare")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_paths(paths: list[str]) -> None:
+    """The readers' link paths must not hide a desk page (they are served first, in public)."""
+    for path in paths:
+        if path == "/" or any(path == p or path.startswith(p + "/") for p in _DESK_PREFIXES):
+            raise ConfigError(
+                f"render.unsubscribe_url / manage_url: the path {path} is the desk's; "
+                "use another, such as /unsubscribe"
+            )
+
+
+def desk_routes(desk: Desk) -> list[BaseRoute]:
+    """The desk's routes; see ``docs/desk.md`` for what each does."""
+    pages = Pages(desk)
+    actions = Actions(desk, pages)
+    css = (files("digest.desk") / "static" / "desk.css").read_text(encoding="utf-8")
+
+    def stylesheet(request: Request) -> Response:
+        return Response(css, media_type="text/css")
+
+    day = "/editions/{day}"
+    return [
+        Route("/", pages.home, methods=["GET"], name="home"),
+        Route("/editions", pages.editions, methods=["GET"], name="editions"),
+        Route("/prepare", actions.prepare, methods=["POST"], name="prepare"),
+        Route(day, pages.edition, methods=["GET"], name="edition"),
+        Route(f"{day}/email.html", pages.email_html, methods=["GET"], name="email_html"),
+        Route(f"{day}/email.txt", pages.email_text, methods=["GET"], name="email_text"),
+        Route(f"{day}/message", actions.save_message, methods=["POST"], name="save_message"),
+        Route(f"{day}/stories/save", actions.save_story, methods=["POST"], name="save_story"),
+        Route(f"{day}/stories/move", actions.move_story, methods=["POST"], name="move_story"),
+        Route(f"{day}/stories/drop", actions.drop_story, methods=["POST"], name="drop_story"),
+        Route(f"{day}/approve", actions.approve, methods=["POST"], name="approve"),
+        Route(f"{day}/withdraw", actions.withdraw, methods=["POST"], name="withdraw"),
+        Route(f"{day}/test", actions.send_test, methods=["POST"], name="send_test"),
+        Route("/static/desk.css", stylesheet, methods=["GET"], name="css"),
+    ]
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    *,
+    environ: Mapping[str, str],
+    transport_url: str | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> Starlette:
+    """The desk and the unsubscribe/preferences endpoints, as one ASGI app.
+
+    Args:
+        settings: the configuration (title, approval, render links, desk token variable).
+        store: the open store; the app does not close it.
+        environ: where the signing secret and the desk token come from.
+        transport_url: overrides ``[delivery] transport`` for approvals and test copies.
+        clock: the current instant (timezone-aware); tests pass a fixed one.
+
+    Raises:
+        ConfigError: an unsubscribe or manage link path would hide a desk page.
+    """
+    secret = store.signing_secret(environ, settings.secret_env)
+    desk = Desk(settings, store, environ, transport_url, clock, secret)
+    readers = SubscriptionApp(
+        store,
+        secret,
+        newsletter=settings.title,
+        paths=link_paths(settings.render.unsubscribe_url, settings.render.manage_url),
+        topics=[f.topic for f in settings.feeds if f.topic],
+    )
+    _check_paths(readers.paths)
+
+    def error_page(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            status, message = exc.status_code, "Nothing here." if exc.status_code == 404 else str(exc.detail)
+        elif isinstance(exc, DigestError):
+            status, message = status_of(exc), str(exc)
+        else:
+            status, message = 500, "Something went wrong on the desk; the server log has the details."
+        try:
+            response: Response = desk.render(
+                request, "error.html", status=status, message=message, status_code=status
+            )
+        except Exception:  # the page itself failed: still answer, plainly
+            response = HTMLResponse(message, status_code=status)
+        # a 500 is answered outside the middleware: give it the same headers here
+        for name, value in BASE_HEADERS:
+            response.headers.setdefault(name, value)
+        return response
+
+    return Starlette(
+        routes=[*subscription_routes(readers), *desk_routes(desk)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY),
+            Middleware(Guard, token=desk_token(environ, settings.desk.token_env), public=readers.paths),
+        ],
+        exception_handlers={HTTPException: error_page, DigestError: error_page, Exception: error_page},
+    )

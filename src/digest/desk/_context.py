@@ -1,0 +1,177 @@
+"""What every desk endpoint shares: the settings, the store, the clock, templates and forms."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+import jinja2
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ..config import Settings
+from ..errors import DeliveryError, DigestError, InputError
+from ..pipeline import edition_day
+from ..store import Store
+from ..store.review import EditionConflict, EditionMissing, EditionReview, EditionSealed
+from ._guard import ACTOR_KEY, DEFAULT_ACTOR, form_token, same_origin
+
+NOTICE_COOKIE = "digest_desk_notice"
+MAX_FIELDS = 50
+
+
+class Refused(DigestError):
+    """A desk request refused before anything changed; carries its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def status_of(exc: DigestError) -> int:
+    """The HTTP status the desk answers an error with."""
+    if isinstance(exc, Refused):
+        return exc.status
+    if isinstance(exc, EditionConflict | EditionSealed):
+        return 409
+    if isinstance(exc, EditionMissing):
+        return 404
+    if isinstance(exc, InputError):
+        return 400
+    return 502 if isinstance(exc, DeliveryError) else 500
+
+
+def templates() -> jinja2.Environment:
+    """The desk's page templates, autoescaped; an undefined name is an error, not a blank."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("digest.desk", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass(frozen=True)
+class Desk:
+    """The desk's state: everything an endpoint needs, passed in by :func:`create_app`."""
+
+    settings: Settings
+    store: Store
+    environ: Mapping[str, str]
+    transport_url: str | None
+    clock: Callable[[], datetime]
+    secret: bytes
+    pages: jinja2.Environment = field(default_factory=templates)
+    # one prepare or send at a time: a second click while one runs gets a clear "busy"
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def csrf(self) -> str:
+        return form_token(self.secret)
+
+    def today(self) -> date:
+        return edition_day(self.clock(), self.settings)
+
+    def render(self, request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page from ``templates/``; the notice left by the last POST is shown once."""
+        notice = unquote(request.cookies.get(NOTICE_COOKIE, ""))[:400]
+        base = {
+            "title": self.settings.title,
+            "actor": actor(request),
+            "csrf": self.csrf,
+            "notice": notice,
+            "error": "",
+            "approval": self.settings.approval,
+            "today": self.today().isoformat(),
+        }
+        html = self.pages.get_template(name).render({**base, **context})
+        response = HTMLResponse(html, status_code=status)
+        if notice:
+            response.delete_cookie(NOTICE_COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+
+def actor(request: Request) -> str:
+    """Who is editing: the Basic-auth user name when one was given, else "desk"."""
+    value = request.scope.get(ACTOR_KEY)
+    return value if isinstance(value, str) and value else DEFAULT_ACTOR
+
+
+async def read_form(request: Request, desk: Desk) -> FormData:
+    """The POSTed form, once it is shown to come from one of the desk's own pages.
+
+    Raises:
+        Refused: 403 for a foreign ``Origin`` or a missing or wrong form token.
+    """
+    if not same_origin(request.headers):
+        raise Refused(403, "refused: this form was sent from another site")
+    form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=64 * 1024)
+    given = form.get("csrf")
+    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), desk.csrf.encode()):
+        raise Refused(403, "refused: the form is missing its token or is out of date; reload the page")
+    return form
+
+
+def text_field(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def form_revision(form: FormData) -> int:
+    """The edition revision the editor's form was made from.
+
+    Raises:
+        InputError: missing or not a number.
+    """
+    raw = text_field(form, "revision").strip()
+    if not raw.isdigit():
+        raise InputError("revision: missing or not a number; reload the page")
+    return int(raw)
+
+
+def ensure_fresh(review: EditionReview, revision: int) -> None:
+    """Raise the store's own conflict error when the edition moved on since the form was made."""
+    if review.revision != revision:
+        raise EditionConflict(
+            f"edition {review.id}: changed since you loaded it (revision {review.revision}, "
+            f"yours {revision}); reload and make your change again"
+        )
+
+
+def anchor(story_id: str) -> str:
+    """A story's HTML id: stable across reorders, and safe whatever characters its id holds."""
+    return "story-" + hashlib.sha256(story_id.encode("utf-8")).hexdigest()[:12]
+
+
+def parse_day(raw: str) -> date:
+    """A day from the URL (``2026-11-26``).
+
+    Raises:
+        Refused: 404 when it is not a date.
+    """
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Refused(404, f"edition {raw!r}: not a day (write it as YYYY-MM-DD)") from None
+
+
+def redirect(request: Request, url: str, notice: str) -> Response:
+    """303 back to a page, which shows ``notice`` once."""
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        NOTICE_COOKIE,
+        quote(notice[:400]),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response

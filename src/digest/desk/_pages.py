@@ -1,0 +1,167 @@
+"""The desk's pages (GET): the edition being edited, its preview, and past editions.
+
+Reads only; runs in Starlette's worker threads (the store is synchronous). Anything a page
+shows comes from the store at the moment of the request, so a reload always shows the
+latest revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from ..errors import DigestError
+from ..models import Edition, EditionStory
+from ..render import RenderedMessage
+from ..store.review import EditionReview
+from ._context import Desk, Refused, anchor, parse_day
+from ._guard import PREVIEW_CSP
+from ._preview import View, dark_variant, render_preview
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the editor typed into a form that was refused, shown again so nothing is lost."""
+
+    form: str  # "story", "message" or "test"
+    story: str = ""
+    values: Mapping[str, str] | None = None
+
+    def get(self, form: str, name: str, default: str, story: str = "") -> str:
+        if self.form != form or self.story != story or self.values is None:
+            return default
+        return self.values.get(name, default)
+
+
+NO_DRAFT = Draft(form="")
+
+
+def _story_view(placed: EditionStory, position: int, total: int) -> dict[str, Any]:
+    c = placed.condensed
+    return {
+        "id": placed.story.id,
+        "anchor": anchor(placed.story.id),
+        "position": position,
+        "first": position == 1,
+        "last": position == total,
+        "topic": placed.topic or "",
+        "headline": c.headline,
+        "summary": c.summary,
+        "key_points": [k.text for k in c.key_points],
+        "sources": [(a.feed_name, a.link) for a in placed.story.articles],
+    }
+
+
+class Pages:
+    """The GET endpoints, bound to one :class:`Desk`."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def home(self, request: Request) -> Response:
+        """Today's edition; else the latest, with an offer to prepare today's."""
+        store = self.desk.store
+        today = self.desk.today()
+        if store.edition(today.isoformat()) is not None:
+            return self.page(request, today)
+        latest = store.edition_reviews(limit=1)
+        if latest:
+            return self.page(request, date.fromisoformat(latest[0].id), offer_prepare=True)
+        return self.desk.render(request, "empty.html")
+
+    def edition(self, request: Request) -> Response:
+        return self.page(request, parse_day(request.path_params["day"]))
+
+    def page(
+        self,
+        request: Request,
+        day: date,
+        *,
+        status: int = 200,
+        error: str = "",
+        draft: Draft = NO_DRAFT,
+        offer_prepare: bool = False,
+    ) -> HTMLResponse:
+        """The desk page of one edition (also re-shown, with ``error``, when a form is refused)."""
+        store = self.desk.store
+        edition = store.edition(day.isoformat())
+        review = store.edition_review(day.isoformat())
+        if edition is None or review is None:
+            raise Refused(404, f"edition {day.isoformat()}: none on record")
+        view = View.parse(dict(request.query_params))
+        preview, preview_error = None, ""
+        try:
+            preview = self._render(edition)
+        except DigestError as exc:
+            preview_error = str(exc)
+        total = len(edition.stories)
+        counts = store.delivery_counts(edition.id)
+        today = self.desk.today()
+        offer_prepare = offer_prepare or (day < today and store.edition(today.isoformat()) is None)
+        return self.desk.render(
+            request,
+            "desk.html",
+            status=status,
+            error=error,
+            draft=draft,
+            edition=edition,
+            review=review,
+            state=_state(review, counts),
+            sealed=review.sealed_at is not None,
+            counts=counts,
+            events=store.edition_events(edition.id, limit=30),
+            stories=[_story_view(s, i, total) for i, s in enumerate(edition.stories, 1)],
+            preview=preview,
+            preview_error=preview_error,
+            view=view,
+            offer_prepare=offer_prepare,
+        )
+
+    def editions(self, request: Request) -> HTMLResponse:
+        """Past editions, latest first, with their state and deliveries."""
+        store = self.desk.store
+        reviews = store.edition_reviews(limit=60)
+        counts = {r.id: store.delivery_counts(r.id) for r in reviews}
+        rows = [(r, _state(r, counts[r.id]), counts[r.id]) for r in reviews]
+        has_today = any(r.id == self.desk.today().isoformat() for r in reviews)
+        return self.desk.render(request, "editions.html", rows=rows, offer_prepare=not has_today)
+
+    def email_html(self, request: Request) -> Response:
+        """The email's HTML, for the desk's sandboxed preview frame (``?dark=1``: dark mode)."""
+        edition = self._edition(request)
+        html = self._render(edition).html
+        if request.query_params.get("dark") == "1":
+            html = dark_variant(html)
+        headers = {"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
+        return HTMLResponse(html, headers=headers)
+
+    def email_text(self, request: Request) -> Response:
+        """The plain-text part of the email."""
+        edition = self._edition(request)
+        text = self._render(edition).text
+        return PlainTextResponse(text)
+
+    def _render(self, edition: Edition) -> RenderedMessage:
+        return render_preview(edition, self.desk.settings, secret=self.desk.secret, now=self.desk.clock())
+
+    def _edition(self, request: Request) -> Edition:
+        day = parse_day(request.path_params["day"])
+        edition = self.desk.store.edition(day.isoformat())
+        if edition is None:
+            raise Refused(404, f"edition {day.isoformat()}: none on record")
+        return edition
+
+
+_STATES = {"held": "held: waiting for approval", "approved": "approved", "draft": "draft"}
+
+
+def _state(review: EditionReview, counts: Mapping[str, int]) -> str:
+    """One or a few words for the edition's state, as editors say it."""
+    if review.state == "sealed":
+        return "sending" if counts.get("pending") or counts.get("sending") else "sent"
+    return _STATES.get(review.state, review.state)

@@ -1,0 +1,766 @@
+"""The editors' desk in-process: every route over a real SQLite store prepared from examples/.
+
+Each test gets its own copy of a store in which the example feeds' edition of 2026-11-26 was
+prepared once (``pipeline.prepare_edition``), and a fresh app over it (Starlette's
+TestClient, addressed as 127.0.0.1 like a browser on the editor's machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import email.policy
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from markupsafe import escape
+from starlette.testclient import TestClient
+
+from digest import editing, tokens
+from digest.cli import main
+from digest.config import Settings, load_config
+from digest.desk import check_binding, create_app, is_loopback
+from digest.errors import ConfigError, InputError, UsageError
+from digest.models import SubscriberStatus
+from digest.pipeline import prepare_edition, run_edition
+from digest.store import Store, open_store
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+DAY = "2026-11-26"
+ENV = {"DIGEST_SECRET": "desk-test-secret"}
+LOCAL = "http://127.0.0.1:8025"
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[Settings, Path]:
+    """The examples copied once, and a store holding their edition of DAY, prepared for review."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(repo_root / "examples", root / "examples")
+    shutil.copy(repo_root / "subscribers.example.csv", root / "subscribers.example.csv")
+    settings = load_config(root / "examples" / "digest.toml")
+    db = root / "prepared.db"
+    with open_store(db) as store:
+        summary = asyncio.run(prepare_edition(settings, store, now=NOW, environ=ENV, trigger="desk"))
+    assert summary.stories == 15
+    return settings, db
+
+
+@pytest.fixture
+def settings(prepared: tuple[Settings, Path]) -> Settings:
+    return prepared[0]
+
+
+@pytest.fixture
+def db(prepared: tuple[Settings, Path], tmp_path: Path) -> Path:
+    copy = tmp_path / "desk.db"
+    shutil.copy(prepared[1], copy)
+    return copy
+
+
+@pytest.fixture
+def store(db: Path) -> Iterator[Store]:
+    with open_store(db) as s:
+        yield s
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Path:
+    return tmp_path / "outbox"
+
+
+Factory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(settings: Settings, store: Store, outbox: Path) -> Factory:
+    def make(
+        *,
+        approval: str = "none",
+        environ: dict[str, str] | None = None,
+        base_url: str = LOCAL,
+        clock: datetime = NOW,
+        on: Store | None = None,
+    ) -> TestClient:
+        app = create_app(
+            settings.model_copy(update={"approval": approval}),
+            on or store,
+            environ={**ENV, **(environ or {})},
+            transport_url=f"file:{outbox}",
+            clock=lambda: clock,
+        )
+        return TestClient(app, base_url=base_url, follow_redirects=False)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Factory) -> TestClient:
+    return make_client()
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def form_state(html: str) -> dict[str, str]:
+    """The hidden fields every form of the page carries."""
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html)
+    revision = re.search(r'name="revision" value="(\d+)"', html)
+    assert csrf, "no form token on the page"
+    return {"csrf": csrf.group(1), "revision": revision.group(1) if revision else ""}
+
+
+def load(client: TestClient, path: str = f"/editions/{DAY}") -> dict[str, str]:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    return form_state(response.text)
+
+
+def post(client: TestClient, action: str, fields: dict[str, str], **headers: str) -> Any:
+    return client.post(f"/editions/{DAY}/{action}", data=fields, headers=headers)
+
+
+def story_ids(store: Store) -> list[str]:
+    edition = store.edition(DAY)
+    assert edition is not None
+    return [s.story.id for s in edition.stories]
+
+
+def headline(store: Store, index: int = 0) -> str:
+    edition = store.edition(DAY)
+    assert edition is not None
+    return edition.stories[index].condensed.headline
+
+
+def revision(store: Store) -> int:
+    review = store.edition_review(DAY)
+    assert review is not None
+    return review.revision
+
+
+def follow(client: TestClient, response: Any) -> Any:
+    assert response.status_code == 303, response.text
+    return client.get(response.headers["location"])
+
+
+def messages(outbox: Path) -> list[email.message.EmailMessage]:
+    found = []
+    for path in sorted(outbox.glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(msg, email.message.EmailMessage)
+        found.append(msg)
+    return found
+
+
+def html_of(msg: email.message.EmailMessage) -> str:
+    part = msg.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def edit_first(client: TestClient, store: Store, new_headline: str) -> Any:
+    state = load(client)
+    fields = {
+        **state,
+        "story": story_ids(store)[0],
+        "headline": new_headline,
+        "summary": "An editor's summary.",
+        "key_points": "First point.\nSecond point.",
+    }
+    return post(client, "stories/save", fields)
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+def test_home_is_todays_edition_with_its_preview(client: TestClient, store: Store) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.text
+    assert f"Edition {DAY}" in page
+    assert 'class="state state-draft"' in page
+    assert f'src="/editions/{DAY}/email.html"' in page
+    assert "sandbox" in page
+    assert f'value="{escape(headline(store))}"' in page  # the lead story's form
+    assert "The Morning Brief" in page  # the subject line as subscribers get it
+    assert page.count('name="csrf"') >= 15
+    assert "<script" not in page
+
+
+def test_home_without_any_edition_offers_to_prepare(make_client: Factory, tmp_path: Path) -> None:
+    with open_store(tmp_path / "empty.db") as empty:
+        client = make_client(on=empty)
+        page = client.get("/").text
+        assert "No edition on record yet" in page
+        assert "Prepare today's edition (2026-11-26)" in page
+        response = client.post("/prepare", data=form_state(page))
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/editions/{DAY}"
+        shown = client.get(response.headers["location"]).text
+        assert f"Prepared edition {DAY}: 15 stories from 3 feeds" in shown
+        assert "Prepared edition" not in client.get(f"/editions/{DAY}").text  # a notice shows once
+        assert empty.edition(DAY) is not None
+        assert empty.delivery_counts(DAY) == {}  # preparing sends nothing
+        again = client.post("/prepare", data=form_state(shown))
+        assert "already on record" in follow(client, again).text
+
+
+def test_home_falls_back_to_the_latest_edition(make_client: Factory) -> None:
+    client = make_client(clock=datetime(2026, 11, 27, 9, tzinfo=UTC))
+    page = client.get("/").text
+    assert f"Edition {DAY}" in page
+    assert "Prepare today's edition (2026-11-27)" in page
+
+
+def test_past_editions_list_state_and_deliveries(client: TestClient) -> None:
+    page = client.get("/editions").text
+    assert f'<a href="/editions/{DAY}">{DAY}</a>' in page
+    assert "draft" in page
+    assert "none" in page  # no deliveries yet
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/editions/2026-11-27",
+        "/editions/not-a-day",
+        "/editions/2026-11-27/email.html",
+        "/editions/2026-11-27/email.txt",
+        "/no/such/page",
+    ],
+)
+def test_unknown_day_or_page_is_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Not found" in response.text
+
+
+def test_a_post_route_does_not_answer_get(client: TestClient) -> None:
+    assert client.get("/prepare").status_code == 405
+    assert client.get(f"/editions/{DAY}/approve").status_code == 405
+
+
+def test_preview_html_is_the_email_sandboxed(client: TestClient, store: Store) -> None:
+    response = client.get(f"/editions/{DAY}/email.html")
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    assert "sandbox" in csp
+    assert "frame-ancestors 'self'" in csp
+    assert "script-src" not in csp
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "prefers-color-scheme: dark" in response.text
+    assert "reader@example.org" in response.text  # the sample reader, never a real subscriber
+    dark = client.get(f"/editions/{DAY}/email.html?dark=1").text
+    assert "prefers-color-scheme: dark" not in dark
+    assert "@media all" in dark
+    assert '<meta name="color-scheme" content="dark"' in dark
+
+
+def test_preview_text(client: TestClient, store: Store) -> None:
+    response = client.get(f"/editions/{DAY}/email.txt")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert headline(store) in response.text
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", 'class="email email-desktop"'),
+        ("?width=mobile", 'width="375"'),
+        ("?width=mobile&dark=1", f'src="/editions/{DAY}/email.html?dark=1"'),
+        ("?format=text", '<pre class="plain" id="plain-text">'),
+        ("?width=sideways", 'class="email email-desktop"'),  # unknown: the default, not an error
+    ],
+)
+def test_the_preview_switches(client: TestClient, query: str, expected: str) -> None:
+    response = client.get(f"/editions/{DAY}{query}")
+    assert response.status_code == 200
+    assert expected in response.text
+
+
+def test_every_response_carries_the_security_headers(client: TestClient) -> None:
+    for path in [
+        "/",
+        "/editions",
+        f"/editions/{DAY}",
+        f"/editions/{DAY}/email.txt",
+        "/nowhere",
+        "/static/desk.css",
+    ]:
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "no-referrer", path
+        assert headers["cache-control"] == "no-store", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert "unsafe-inline" not in headers["content-security-policy"], path
+
+
+def test_the_stylesheet(client: TestClient) -> None:
+    response = client.get("/static/desk.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+
+
+# -- edits ------------------------------------------------------------------------------------
+
+
+def test_a_story_edit_is_saved_logged_and_survives_a_restart(
+    make_client: Factory, store: Store, db: Path
+) -> None:
+    client = make_client()
+    response = edit_first(client, store, "Editors rewrite the <lead> story")
+    assert response.status_code == 303
+    assert re.fullmatch(rf"/editions/{DAY}#story-[0-9a-f]{{12}}", response.headers["location"])
+    page = follow(client, response).text
+    assert "Story saved (revision 2)." in page
+    assert "Editors rewrite the &lt;lead&gt; story" in page
+    assert "desk</strong> edited story “Editors rewrite the &lt;lead&gt; story”" in page
+    # a new app over a freshly opened store: what the editor saved is what is on record
+    with open_store(db) as reopened:
+        fresh = make_client(on=reopened)
+        assert "Editors rewrite the &lt;lead&gt; story" in fresh.get("/").text
+        edition = reopened.edition(DAY)
+        assert edition is not None
+        c = edition.stories[0].condensed
+        assert (c.headline, c.summary) == ("Editors rewrite the <lead> story", "An editor's summary.")
+        assert [k.text for k in c.key_points] == ["First point.", "Second point."]
+        assert "Editors rewrite the &lt;lead&gt; story" in fresh.get(f"/editions/{DAY}/email.html").text
+
+
+def test_subject_and_preheader(client: TestClient, store: Store) -> None:
+    state = load(client)
+    response = post(client, "message", {**state, "subject": "  Today: fish  ", "preheader": "Read this"})
+    page = follow(client, response).text
+    assert "Subject and preheader saved" in page
+    edition = store.edition(DAY)
+    assert edition is not None
+    assert (edition.subject, edition.preheader) == ("Today: fish", "Read this")
+    assert "<dd>Today: fish</dd>" in page
+    assert "<dd>Read this</dd>" in page
+    # back to the config's template
+    post(client, "message", {**load(client), "subject": "", "preheader": ""})
+    edition = store.edition(DAY)
+    assert edition is not None
+    assert (edition.subject, edition.preheader) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"headline": "   "}, "headline: must not be empty"),
+        ({"headline": "two\nlines"}, "headline: must be one line"),
+        ({"headline": "x" * 301}, "headline: 301 characters; at most 300"),
+        ({"summary": ""}, "summary: must not be empty"),
+        ({"summary": "y" * 2001}, "summary: 2001 characters; at most 2000"),
+        ({"key_points": "\n".join(f"point {i}" for i in range(9))}, "key points: 9 lines; at most 8"),
+        ({"key_points": "z" * 401}, "key point 1: 401 characters; at most 400"),
+        ({"story": "s-no-such-story"}, "story &#39;s-no-such-story&#39;: not in edition 2026-11-26"),
+    ],
+)
+def test_bad_story_input_is_refused_and_shown(
+    client: TestClient, store: Store, fields: dict[str, str], message: str
+) -> None:
+    before = store.edition(DAY)
+    state = load(client)
+    good = {"story": story_ids(store)[0], "headline": "H", "summary": "S", "key_points": ""}
+    response = post(
+        client, "stories/save", {**state, **good, **fields, "summary": fields.get("summary", "Kept")}
+    )
+    assert response.status_code == 400
+    assert message in response.text
+    assert 'role="alert"' in response.text
+    assert store.edition(DAY) == before
+    assert revision(store) == 1
+    if "story" not in fields and "summary" not in fields:
+        assert ">Kept</textarea>" in response.text  # what the editor typed is not lost
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"subject": "a\r\nBcc: x@example.org"}, "subject: must be one line"),
+        ({"preheader": "p" * 301}, "preheader: 301 characters; at most 300"),
+        ({"subject": "bell\x07"}, "subject: holds a control character"),
+    ],
+)
+def test_bad_subject_or_preheader(
+    client: TestClient, store: Store, fields: dict[str, str], message: str
+) -> None:
+    response = post(client, "message", {**load(client), "subject": "", "preheader": "", **fields})
+    assert response.status_code == 400
+    assert message in response.text
+    assert revision(store) == 1
+
+
+@pytest.mark.parametrize("fields", [{"revision": ""}, {"revision": "two"}])
+def test_a_form_without_a_revision_is_refused(
+    client: TestClient, store: Store, fields: dict[str, str]
+) -> None:
+    state = {**load(client), **fields}
+    response = post(client, "message", {**state, "subject": "S", "preheader": ""})
+    assert response.status_code == 400
+    assert "revision: missing or not a number" in response.text
+
+
+def test_move_and_drop_by_story_id(client: TestClient, store: Store) -> None:
+    ids = story_ids(store)
+    response = post(client, "stories/move", {**load(client), "story": ids[1], "direction": "up"})
+    assert "Story moved up (revision 2)." in follow(client, response).text
+    assert story_ids(store)[:2] == [ids[1], ids[0]]
+    response = post(client, "stories/move", {**load(client), "story": ids[1], "direction": "up"})
+    assert response.status_code == 400
+    assert "already first" in response.text
+    response = post(client, "stories/move", {**load(client), "story": ids[-1], "direction": "down"})
+    assert response.status_code == 400
+    assert "already last" in response.text
+    response = post(client, "stories/move", {**load(client), "story": ids[0], "direction": "sideways"})
+    assert response.status_code == 400
+    assert "direction: must be" in response.text
+
+    # dropping asks first (no script needed), then drops
+    gone = headline(store, 2)
+    ask = post(client, "stories/drop", {**load(client), "story": ids[2]})
+    assert ask.status_code == 200
+    assert "Drop this story" in ask.text
+    assert 'name="confirm" value="yes"' in ask.text
+    assert len(story_ids(store)) == 15
+    response = post(client, "stories/drop", {**form_state(ask.text), "story": ids[2], "confirm": "yes"})
+    page = follow(client, response).text
+    assert "Story dropped (revision 3)." in page
+    assert ids[2] not in story_ids(store)
+    assert len(story_ids(store)) == 14
+    assert gone not in client.get(f"/editions/{DAY}/email.txt").text
+    unknown = post(client, "stories/drop", {**load(client), "story": "nope"})
+    assert unknown.status_code == 400
+
+
+def test_a_stale_form_gets_409_and_overwrites_nothing(client: TestClient, store: Store) -> None:
+    stale = load(client)  # two editors load the same revision
+    assert edit_first(client, store, "The first editor's headline").status_code == 303
+    fields = {**stale, "story": story_ids(store)[0], "headline": "Second", "summary": "S", "key_points": ""}
+    response = post(client, "stories/save", fields)
+    assert response.status_code == 409
+    assert "changed since you loaded it" in response.text
+    assert "reload" in response.text
+    assert headline(store) == "The first editor's headline"
+    for action, extra in [("approve", {}), ("message", {"subject": "x", "preheader": ""}), ("withdraw", {})]:
+        assert post(client, action, {**stale, **extra}).status_code == 409, action
+    assert post(client, "test", {**stale, "address": "ed@example.org"}).status_code == 409
+
+
+def test_a_sealed_edition_is_read_only(
+    make_client: Factory, settings: Settings, store: Store, outbox: Path
+) -> None:
+    client = make_client()
+    state = load(client)
+    summary = asyncio.run(
+        run_edition(settings, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV, gather_first=False)
+    )
+    assert summary.delivery is not None
+    assert summary.delivery.sent == 5
+    page = client.get("/").text
+    assert "no longer changes" in page
+    assert 'class="state state-sealed">sent' in page
+    assert 'action="/editions/2026-11-26/stories/save"' not in page
+    assert "5 sent" in page
+    fields = {**state, "story": story_ids(store)[0], "headline": "Too late", "summary": "S", "key_points": ""}
+    response = post(client, "stories/save", fields)
+    assert response.status_code == 409
+    assert "sending has started; it no longer changes" in response.text
+    assert post(client, "approve", state).status_code == 409
+    assert "Too late" not in headline(store)
+    assert "5 sent" in client.get("/editions").text
+
+
+# -- approval and test copies -----------------------------------------------------------------
+
+
+def test_approving_a_held_edition_sends_it_with_the_edit(
+    make_client: Factory, settings: Settings, store: Store, outbox: Path
+) -> None:
+    required = settings.model_copy(update={"approval": "required"})
+    held = asyncio.run(run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    assert held.held
+    assert not outbox.exists()
+    client = make_client(approval="required")
+    page = client.get("/").text
+    assert "held: waiting for approval" in page
+    assert "Approve and send now" in page
+    follow(client, edit_first(client, store, "Held, corrected, then sent"))
+    response = post(client, "approve", load(client))
+    page = follow(client, response).text
+    assert "Approved and sent: 5 delivered, 0 failed." in page
+    sent = {str(m["To"]): m for m in messages(outbox)}
+    assert len(sent) == 5
+    assert not any(str(m["Subject"]).startswith("[Test]") for m in sent.values())
+    every_topic = [m for to, m in sent.items() if "ada@" in to or "marie@" in to]  # the lead story's readers
+    assert len(every_topic) == 2
+    assert all("Held, corrected, then sent" in html_of(m) for m in every_topic)
+    assert store.delivery_counts(DAY) == {"sent": 5}
+    assert "desk</strong> approved" in page
+
+
+def test_approve_before_the_send_then_withdraw(make_client: Factory, store: Store) -> None:
+    client = make_client(approval="required")
+    response = post(client, "approve", load(client))
+    page = follow(client, response).text
+    assert "Approved revision 1; it goes out at the scheduled time." in page
+    assert "Approved at revision 1 by desk." in page
+    review = store.edition_review(DAY)
+    assert review is not None
+    assert review.approved
+    # an edit withdraws the approval: what was approved is what goes out
+    follow(client, edit_first(client, store, "Changed after approval"))
+    review = store.edition_review(DAY)
+    assert review is not None
+    assert not review.approved
+    follow(client, post(client, "approve", load(client)))
+    page = follow(client, post(client, "withdraw", load(client))).text
+    assert "Approval withdrawn." in page
+    review = store.edition_review(DAY)
+    assert review is not None
+    assert not review.approved
+
+
+def test_send_a_test_copy(client: TestClient, store: Store, outbox: Path) -> None:
+    follow(client, edit_first(client, store, "Seen in the test copy"))
+    response = post(client, "test", {**load(client), "address": "Editor@Example.org"})
+    assert "Test copy sent to Editor@Example.org." in follow(client, response).text
+    [msg] = messages(outbox)
+    assert str(msg["Subject"]).startswith("[Test] ")
+    assert str(msg["To"]) == "editor@example.org"
+    assert "Seen in the test copy" in html_of(msg)
+    assert store.delivery_counts(DAY) == {}  # not a delivery: no ledger row
+    assert "test copy sent to editor@example.org" in client.get("/").text
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("", "test address: must not be empty"),
+        ("not an address", "test address"),
+        ("a@" + "b" * 330, "at most"),
+    ],
+)
+def test_a_bad_test_address_is_refused(client: TestClient, outbox: Path, address: str, message: str) -> None:
+    response = post(client, "test", {**load(client), "address": address})
+    assert response.status_code == 400
+    assert message in response.text
+    assert not outbox.exists()
+
+
+def test_one_prepare_or_send_at_a_time(client: TestClient, store: Store, outbox: Path) -> None:
+    from starlette.routing import Route
+
+    [approve] = [r for r in client.app.routes if isinstance(r, Route) and r.name == "approve"]
+    busy = approve.endpoint.__self__.desk.busy
+    with busy:  # as if a send were running
+        response = post(client, "test", {**load(client), "address": "ed@example.org"})
+        assert response.status_code == 409
+        assert "busy: another prepare or send is running" in response.text
+        assert post(client, "approve", load(client)).status_code == 409
+    assert not outbox.exists()
+    assert post(client, "test", {**load(client), "address": "ed@example.org"}).status_code == 303
+
+
+# -- the readers' links, in the same app ------------------------------------------------------
+
+
+def test_an_unsubscribe_through_the_desk_app_is_honoured_by_the_next_send(
+    client: TestClient, settings: Settings, store: Store, outbox: Path
+) -> None:
+    secret = ENV["DIGEST_SECRET"].encode()
+    token = tokens.sign("ada@example.org", secret)
+    response = client.post(f"/unsubscribe?token={token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert next(s for s in store.subscribers() if s.email == "ada@example.org").status is (
+        SubscriberStatus.UNSUBSCRIBED
+    )
+    asyncio.run(run_edition(settings, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    recipients = {str(m["To"]) for m in messages(outbox)}
+    assert len(recipients) == 4
+    assert not any("ada@example.org" in r for r in recipients)
+
+
+def test_link_paths_may_not_hide_the_desk(settings: Settings, store: Store) -> None:
+    bad = settings.model_copy(
+        update={"render": settings.render.model_copy(update={"manage_url": "https://example.org/editions"})}
+    )
+    with pytest.raises(ConfigError, match="/editions is the desk's"):
+        create_app(bad, store, environ=ENV)
+
+
+# -- login and forms --------------------------------------------------------------------------
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_loopback_needs_no_login(client: TestClient) -> None:
+    assert client.get("/").status_code == 200
+    assert TestClient(client.app, base_url="http://localhost:8025").get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("base_url", "headers"),
+    [
+        ("http://desk.example.org", {}),  # a name that resolves here (DNS rebinding), or a proxy
+        (LOCAL, {"X-Forwarded-For": "203.0.113.9"}),
+        (LOCAL, {"Forwarded": "for=203.0.113.9"}),
+    ],
+)
+def test_without_a_token_only_local_requests_reach_the_desk(
+    make_client: Factory, base_url: str, headers: dict[str, str]
+) -> None:
+    response = make_client(base_url=base_url).get("/", headers=headers)
+    assert response.status_code == 403
+    assert "set a token" in response.text
+
+
+def test_with_a_token_the_desk_asks_for_it(make_client: Factory, store: Store) -> None:
+    client = make_client(environ={"DIGEST_DESK_TOKEN": "s3cret-token"}, base_url="http://desk.example.org")
+    refused = client.get("/")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Basic realm="digest desk"'
+    assert client.get("/", headers=basic("ada", "wrong")).status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/", headers={"Authorization": "Basic !!!"}).status_code == 401
+    assert client.get(f"/editions/{DAY}/email.html").status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    page = client.get("/", headers=basic("Ada Editor", "s3cret-token"))
+    assert page.status_code == 200
+    assert '<span class="who">Ada Editor</span>' in page.text
+    # the user name is recorded as the actor
+    fields = {**form_state(page.text), "subject": "By Ada", "preheader": ""}
+    unauthenticated = post(client, "message", fields)
+    assert unauthenticated.status_code == 401
+    assert revision(store) == 1
+    assert post(client, "message", fields, **basic("Ada Editor", "s3cret-token")).status_code == 303
+    [event, *_] = store.edition_events(DAY)
+    assert (event.actor, event.action) == ("Ada Editor", "changed the subject and preheader")
+    # the readers' links never ask for the login
+    token = tokens.sign("ada@example.org", ENV["DIGEST_SECRET"].encode())
+    assert client.get(f"/unsubscribe?token={token}").status_code == 200
+    assert client.get("/preferences?token=forged").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("change", "headers"),
+    [
+        ({"csrf": ""}, {}),
+        ({"csrf": "0" * 32}, {}),
+        ({}, {"Origin": "https://evil.example"}),
+        ({}, {"Origin": "null"}),
+        ({}, {"Origin": "null", "Sec-Fetch-Site": "cross-site"}),
+    ],
+)
+def test_forms_from_elsewhere_are_refused(
+    client: TestClient, store: Store, change: dict[str, str], headers: dict[str, str]
+) -> None:
+    fields = {**load(client), "subject": "Forged", "preheader": "", **change}
+    response = post(client, "message", fields, **headers)
+    assert response.status_code == 403
+    assert revision(store) == 1
+    assert client.post("/prepare", data=fields, headers=headers).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": LOCAL},
+        # what Chromium sends for our own form under "Referrer-Policy: no-referrer"
+        {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    ],
+)
+def test_a_form_from_the_desk_itself_passes_the_origin_check(
+    client: TestClient, store: Store, headers: dict[str, str]
+) -> None:
+    fields = {**load(client), "subject": "Ours", "preheader": ""}
+    assert post(client, "message", fields, **headers).status_code == 303
+
+
+def test_an_oversized_form_is_refused(client: TestClient, store: Store) -> None:
+    response = post(client, "message", {**load(client), "subject": "x" * 400_000, "preheader": ""})
+    assert response.status_code == 413
+    assert revision(store) == 1
+
+
+# -- start-up ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.2"])
+def test_loopback_hosts(host: str) -> None:
+    assert is_loopback(host)
+    check_binding(host, {}, "DIGEST_DESK_TOKEN")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "desk.example.org", "::"])
+def test_other_hosts_need_the_token(host: str) -> None:
+    assert not is_loopback(host)
+    with pytest.raises(UsageError, match=r"^DIGEST_DESK_TOKEN: not set") as info:
+        check_binding(host, {}, "DIGEST_DESK_TOKEN")
+    assert info.value.exit_code == 2
+    check_binding(host, {"DIGEST_DESK_TOKEN": "t"}, "DIGEST_DESK_TOKEN")
+
+
+def test_serve_refuses_a_public_address_without_the_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DIGEST_DESK_TOKEN", raising=False)
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--db", str(tmp_path / "s.db")])
+    assert result.exit_code == 2
+    assert "DIGEST_DESK_TOKEN" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_serve_help_explains_the_desk_links_and_login() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    for words in ["desk", "List-Unsubscribe=One-Click", "DIGEST_DESK_TOKEN", "127.0.0.1", "8025", "https"]:
+        assert words in result.output
+
+
+# -- the pure edits (digest.editing) ------------------------------------------------------------
+
+
+def test_editing_functions_are_pure_and_keep_key_point_sources(store: Store) -> None:
+    edition = store.edition(DAY)
+    assert edition is not None
+    lead = edition.stories[0]
+    two_sources = next(s for s in edition.stories if len(s.story.articles) > 1)
+    old = [k.text for k in two_sources.condensed.key_points]
+    changed = editing.edit_story(
+        edition,
+        two_sources.story.id,
+        headline=" New ",
+        summary="S\r\nT",
+        key_points=[old[-1], "Brand new", ""],
+    )
+    placed = changed.stories[editing.find_story(changed, two_sources.story.id)]
+    assert placed.condensed.headline == "New"
+    assert placed.condensed.summary == "S\nT"
+    assert [k.text for k in placed.condensed.key_points] == [old[-1], "Brand new"]
+    assert placed.condensed.key_points[0].source == two_sources.condensed.key_points[-1].source
+    assert edition.stories[0] is lead  # the original is untouched
+    moved = editing.move_story(edition, lead.story.id, 1)
+    assert [s.story.id for s in moved.stories[:2]] == [edition.stories[1].story.id, lead.story.id]
+    assert editing.move_story(edition, lead.story.id, 0) == edition
+    assert len(editing.drop_story(edition, lead.story.id).stories) == 14
+    only = editing.drop_story(moved, lead.story.id)
+    while len(only.stories) > 1:
+        only = editing.drop_story(only, only.stories[0].story.id)
+    with pytest.raises(InputError, match="the only story"):
+        editing.drop_story(only, only.stories[0].story.id)
+    assert editing.set_message(edition, subject=" S ", preheader="").subject == "S"
+    assert editing.split_lines("a\r\n\n b \rc") == ["a", "b", "c"]
