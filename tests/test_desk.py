@@ -13,6 +13,7 @@ import email
 import email.policy
 import re
 import shutil
+import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -590,6 +591,31 @@ def test_an_unsubscribe_through_the_desk_app_is_honoured_by_the_next_send(
     recipients = {str(m["To"]) for m in messages(outbox)}
     assert len(recipients) == 4
     assert not any("ada@example.org" in r for r in recipients)
+
+
+def test_the_list_unsubscribe_header_of_a_sent_message_is_answered_here(
+    make_client: Factory, settings: Settings, store: Store, outbox: Path, db: Path
+) -> None:
+    """Follow the https URL a mail client finds in List-Unsubscribe, as RFC 8058 has it do."""
+    asyncio.run(run_edition(settings, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    msg = next(m for m in messages(outbox) if "grace@example.org" in str(m["To"]))
+    https = re.search(r"<(https://[^>]+)>", str(msg["List-Unsubscribe"]))
+    assert https is not None
+    url = urllib.parse.urlsplit(https.group(1))
+    # the public host name, as the reverse proxy passes it on, with the desk's token set
+    client = make_client(base_url=f"https://{url.netloc}", environ={"DIGEST_DESK_TOKEN": "t0ken"})
+    assert client.get(f"{url.path}?{url.query}").status_code == 200  # a confirmation page only
+    assert next(s for s in store.subscribers() if s.email == "grace@example.org").active
+    tampered = url.query.replace(url.query[-3:], "xyz" if url.query[-3:] != "xyz" else "abc")
+    assert client.post(f"{url.path}?{tampered}", data={"List-Unsubscribe": "One-Click"}).status_code == 400
+    response = client.post(f"{url.path}?{url.query}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    listed = CliRunner().invoke(
+        main, ["subscribers", "list", "--config", str(settings.base_dir / "digest.toml"), "--db", str(db)]
+    )
+    assert listed.exit_code == 0, listed.output
+    [row] = [line for line in listed.output.splitlines() if "grace@example.org" in line]
+    assert "unsubscribed" in row
 
 
 def test_link_paths_may_not_hide_the_desk(settings: Settings, store: Store) -> None:
