@@ -220,3 +220,46 @@ def test_cli_approve_sends_a_held_edition_and_show_says_where_it_stands(tmp_path
     db = sqlite3.connect(tmp_path / "p" / "digest.db")
     assert db.execute("select approved_by from editions").fetchone() == ("ann",)
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("state", "shown"),
+    [
+        (None, "Scheduler: never started"),
+        ({"pid": "self", "heartbeat": "now"}, "Scheduler: running, pid"),
+        (
+            {"pid": "self", "heartbeat": "now", "stopped": "2026-11-26T07:30:00+00:00"},
+            "Scheduler: stopped at",
+        ),
+        ({"pid": 2**22 + 7, "heartbeat": "now"}, "not running"),  # no such process
+        ({"pid": "self", "heartbeat": "2026-01-01T00:00:00+00:00"}, "not running"),  # stale heartbeat
+    ],
+)
+def test_status_says_whether_the_scheduler_runs(
+    tmp_path: Path, state: dict[str, object] | None, shown: str
+) -> None:
+    import json
+    import os
+    import socket
+
+    config = write_run_project(tmp_path / "p", subscribers=1)
+    if state is not None:
+        full = {
+            **state,
+            "pid": os.getpid() if state["pid"] == "self" else state["pid"],
+            "host": socket.gethostname(),
+            "heartbeat": datetime.now(UTC).isoformat() if state["heartbeat"] == "now" else state["heartbeat"],
+            "next_send": "2026-11-27T07:00:00+00:00",
+        }
+        with open_store(tmp_path / "p" / "digest.db") as store:
+            store.set_meta("scheduler", json.dumps(full))
+    result = CliRunner().invoke(main, ["status", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert shown in result.output
+    as_json = CliRunner().invoke(main, ["status", "--config", str(config), "--json"])
+    scheduler = json.loads(as_json.output)["scheduler"]
+    assert (
+        (scheduler is None)
+        if state is None
+        else (scheduler["alive"] is (shown.startswith("Scheduler: running")))
+    )

@@ -181,8 +181,15 @@ def _print_scheduler(out: Console, state: dict[str, Any] | None, approval: str) 
     if state is None:
         out.print("Scheduler: never started against this store (`digest schedule`).")
         return
+    if state.get("stopped"):
+        who = f"pid {state.get('pid')} on {state.get('host')}"
+        out.print(f"Scheduler: stopped at {state['stopped']} ({who}).")
+        return
     if not state["alive"]:
-        out.print(f"Scheduler: [yellow]not running[/yellow] (last seen {state.get('heartbeat') or '?'}).")
+        out.print(
+            f"Scheduler: [yellow]not running[/yellow]: it did not stop cleanly"
+            f" (last seen {state.get('heartbeat') or '?'})."
+        )
         return
     who = f"pid {state.get('pid')} on {state.get('host')}"
     line = f"Scheduler: running, {who}; next send {state.get('next_send')}"
