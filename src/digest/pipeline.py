@@ -290,18 +290,48 @@ async def prepare_edition(
     day = day or edition_day(now, settings)
     summary = RunSummary(edition_id=day.isoformat(), trigger=trigger, kind="prepare")
     with recorded_run(store, summary):
-        import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
-        if store.edition(summary.edition_id) is None:
-            await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
-        if stop is not None and stop.is_set():
-            summary.stopped = True
-            return summary
-        edition = current_edition(
-            settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+        edition = await _draft(
+            settings,
+            store,
+            summary,
+            now=now,
+            day=day,
+            subscribers_csv=subscribers_csv,
+            environ=environ,
+            progress=progress,
+            stop=stop,
+            gather_first=False,
         )
-        if edition.stories and not summary.reused_edition:
+        if edition is not None and edition.stories and not summary.reused_edition:
             store.log_edition_event(edition.id, actor=trigger, action="prepared for review")
     return summary
+
+
+async def _draft(
+    settings: Settings,
+    store: Store,
+    summary: RunSummary,
+    *,
+    now: datetime,
+    day: date,
+    subscribers_csv: Path | None,
+    environ: Mapping[str, str],
+    progress: Progress,
+    stop: threading.Event | None,
+    gather_first: bool,
+) -> Edition | None:
+    """Subscribers merged, feeds gathered (always with ``gather_first``, else only while the
+    day has no edition on record), and the day's edition: recorded, or built and recorded now.
+    ``None`` when a stop came first."""
+    import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
+    if gather_first or store.edition(summary.edition_id) is None:
+        await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
+    if stop is not None and stop.is_set():
+        summary.stopped = True
+        return None
+    return current_edition(
+        settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+    )
 
 
 async def run_edition(
@@ -378,16 +408,19 @@ async def _send(
 ) -> None:
     """The body of :func:`run_edition`, filling in ``summary``."""
     trigger = summary.trigger
-    import_subscribers(store, subscribers_csv or settings.subscribers_path, summary)
-    if gather_first or store.edition(summary.edition_id) is None:
-        await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
-    if stop is not None and stop.is_set():
-        summary.stopped = True
-        return
-    edition = current_edition(
-        settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+    edition = await _draft(
+        settings,
+        store,
+        summary,
+        now=now,
+        day=day,
+        subscribers_csv=subscribers_csv,
+        environ=environ,
+        progress=progress,
+        stop=stop,
+        gather_first=gather_first,
     )
-    if not edition.stories:
+    if edition is None or not edition.stories:
         return
     required = settings.approval == "required"
     if not store.seal_edition(edition.id, require_approval=required, actor=trigger):
