@@ -368,3 +368,21 @@ def test_bad_ca_file_and_dkim_key_are_config_errors(tmp_path: Path) -> None:
         open_transport("file:x", config(dkim_key=bad, dkim_selector="s", dkim_domain="d.org"), environ={})
     with pytest.raises(ConfigError, match="dkim_selector"):
         open_transport("file:x", config(dkim_key=bad), environ={})
+
+
+def test_a_stop_under_a_rate_limit_claims_nothing_more_and_does_not_wait_for_slots(store: Store) -> None:
+    """Workers waiting for their rate-limit slot when a stop comes give up the wait, and claim no
+    message: with 100 an hour, a slot is 36 s away; the stop must not sit through those."""
+    msgs = [outgoing(f"r{i}@example.org") for i in range(12)]
+    t = MemoryTransport()
+
+    def stop() -> bool:
+        return bool(t.outbox)  # stop as soon as one message went out
+
+    report = send_all(msgs, t, store, config(rate_per_hour=100), stop=stop)
+    assert report.aborted is not None
+    assert "stopped" in report.aborted
+    assert len(t.outbox) == report.sent == 1
+    states = store.delivery_states("2026-01-05")
+    assert DeliveryState.SENDING not in states.values()
+    assert list(states.values()).count(DeliveryState.SENT) == 1

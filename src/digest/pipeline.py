@@ -8,6 +8,7 @@ function or object from its own module; this module only wires them together.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -109,6 +110,32 @@ class RunSummary:
             "held": self.held,
             "stopped": self.stopped,
         }
+
+
+class _Editions:
+    """The editions this process is delivering now, so that a second run of one of them in
+    this process (the desk's retry beside the scheduler) leaves the first one's claims alone."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count: Counter[str] = Counter()
+
+    def busy(self, edition_id: str) -> bool:
+        with self._lock:
+            return self._count[edition_id] > 0
+
+    @contextmanager
+    def holding(self, edition_id: str) -> Iterator[None]:
+        with self._lock:
+            self._count[edition_id] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count[edition_id] -= 1
+
+
+_DELIVERING = _Editions()
 
 
 @contextmanager
@@ -422,17 +449,16 @@ async def _send(
     )
     if edition is None or not edition.stories:
         return
-    required = settings.approval == "required"
-    if not store.seal_edition(edition.id, require_approval=required, actor=trigger):
-        store.hold_edition(edition.id, actor=trigger)
+    if not store.seal_or_hold(edition.id, require_approval=settings.approval == "required", actor=trigger):
         summary.held = True
         return
     # sealed: from here on no editor's change is accepted; send the edition as it now stands
     edition = store.edition(edition.id) or edition
     summary.stories = len(edition.stories)
     # rows a killed run left "sending" are claimable again: their readers may get a copy
-    # twice (at most one per connection that was in flight), and nobody none
-    store.release_sending(edition.id)
+    # twice (at most one per connection that was in flight), and nobody none; a run still
+    # sending (in another process, or in this one) keeps its rows
+    store.release_sending(edition.id, busy_here=_DELIVERING.busy(edition.id))
     todo = pending_subscribers(store, edition.id, summary)
     url = transport_url or settings.transport_url()
     summary.destination = url
@@ -442,15 +468,16 @@ async def _send(
         renderer = EditionRenderer(edition, settings, secret=secret, now=now)
         if progress.stage:
             progress.stage("deliver", len(todo))
-        async with open_transport(url, settings.delivery, environ=environ) as transport:
-            summary.delivery = await deliver(
-                _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
-                transport=transport,
-                ledger=store,
-                config=settings.delivery,
-                progress=progress.advance,
-                stop=stop.is_set if stop is not None else None,
-            )
+        with _DELIVERING.holding(edition.id):
+            async with open_transport(url, settings.delivery, environ=environ) as transport:
+                summary.delivery = await deliver(
+                    _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
+                    transport=transport,
+                    ledger=store,
+                    config=settings.delivery,
+                    progress=progress.advance,
+                    stop=stop.is_set if stop is not None else None,
+                )
         summary.stopped = bool(stop is not None and stop.is_set() and summary.delivery.aborted)
 
 

@@ -100,6 +100,7 @@ class _Run:
         self.sent = self.retried = self.failed = self.bounced = self.attempts = self.skipped = 0
         self.reasons: Counter[str] = Counter()
         self.aborted: TransportUnavailable | None = None
+        self.halted = asyncio.Event()  # set by a stop: waits for a rate-limit slot end at once
 
     async def produce(self, messages: Iterable[OutgoingMessage]) -> None:
         try:
@@ -115,10 +116,25 @@ class _Run:
             self.produced_all = True
             self._check_done()
 
+    def _stopping(self) -> bool:
+        return self.aborted is not None or self.error is not None
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait for a rate-limit slot, or less when a stop comes first."""
+        sleeper = asyncio.ensure_future(self.sleep(seconds))
+        waker = asyncio.ensure_future(self.halted.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
+
     async def watch(self, stop: Callable[[], bool]) -> None:
         while not stop():
             await asyncio.sleep(STOP_POLL)
         self.aborted = self.aborted or Stopped()
+        self.halted.set()
         # wake the producer if it waits for room, and settle whatever is queued or waiting to retry
         self.window.release()
         self._check_done()
@@ -139,7 +155,10 @@ class _Run:
             return
         wait = self.limiter.reserve(asyncio.get_running_loop().time())
         if wait > 0:
-            await self.sleep(wait)
+            await self._pause(wait)
+            if self._stopping():
+                self._finish(job)  # stopped while waiting for its slot: left pending
+                return
         job.attempts += 1
         self.attempts += 1
         if self.ledger.mark_sending(m.edition_id, m.ledger_key, m.message_id) is False:

@@ -18,6 +18,7 @@ from .cron import (
     grace,
     human,
     last_fire_time,
+    review_day,
     triggers,
 )
 from .lock import hold_lock, lock_path, shown_store
@@ -46,6 +47,7 @@ __all__ = [
     "lock_path",
     "missed_send",
     "plan_job",
+    "review_day",
     "serve",
     "shown_store",
     "triggers",

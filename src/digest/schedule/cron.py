@@ -147,8 +147,24 @@ def last_fire_time(trigger: BaseTrigger, now: datetime, horizon: timedelta) -> d
     last = None
     while fire is not None and fire <= now:
         last = fire
-        fire = trigger.get_next_fire_time(fire, fire)
+        # ask from a second later: in the hour repeated when clocks go back, APScheduler answers
+        # a time with itself, and asking from it again would never move on
+        nxt: datetime | None = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if nxt is not None and nxt <= fire:
+            break
+        fire = nxt
     return last
+
+
+def review_day(settings: Settings, now: datetime) -> date:
+    """The edition editors are working on at ``now``: the day of the next send when it is due
+    within the review window (a 00:30 send with a 2-hour window is reviewed from 22:30 the day
+    before), else today in the configured timezone. Contains no I/O."""
+    if settings.review > timedelta(0):
+        send = EditionTrigger(settings.schedule, settings.timezone).get_next_fire_time(None, now)
+        if send is not None and send - now <= settings.review:
+            return send.astimezone(settings.zone).date()
+    return now.astimezone(settings.zone).date()
 
 
 def edition_day(kind: Kind, run_time: datetime, *, zone: ZoneInfo, lead: timedelta) -> date:

@@ -4,9 +4,11 @@ pending -> sending -> sent | failed, committed as it happens."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Connection, func, insert, select, update
@@ -14,11 +16,47 @@ from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 from ..models import Edition
 from ..serialize import edition_from_dict, edition_to_dict
 from . import schema
-from .base import StoreBase, utc
+from .base import StoreBase, chunks, utc
 
 _D = schema.deliveries
 _ED = schema.editions
 _S = schema.subscribers
+
+
+#: A claim from another machine is taken as abandoned after this long: no message stays in
+#: flight for minutes (each SMTP step times out well before).
+STALE_CLAIM = timedelta(minutes=15)
+
+
+def claimant() -> str:
+    """Who claims a delivery: this process, as ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_alive(claimed_by: str | None, *, updated: datetime, now: datetime, busy_here: bool) -> bool:
+    """Whether the run that claimed a delivery may still be sending it.
+
+    On this machine that is whether its process exists (this process: ``busy_here``); a claim
+    from another machine is trusted until :data:`STALE_CLAIM` old; an unsigned claim (written
+    before claims were signed) is taken as abandoned.
+    """
+    host, _, pid_text = (claimed_by or "").rpartition(":")
+    if not host or not pid_text.isdigit():
+        return False
+    if host != socket.gethostname():
+        return now - updated < STALE_CLAIM
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return busy_here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, under another user
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
 
 
 class DeliveryState(StrEnum):
@@ -114,6 +152,7 @@ class LedgerStore(StoreBase):
             "message_id": message_id,
             "attempts": _D.c.attempts + 1,
             "updated": datetime.now(UTC),
+            "claimed_by": claimant(),
         }
         claimable = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
         with self.begin() as conn:
@@ -127,16 +166,40 @@ class LedgerStore(StoreBase):
             conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
             return True
 
-    def release_sending(self, edition_id: str) -> int:
-        """Make ``sending`` rows of an edition claimable again: left by a run that was killed
-        mid-send. Called as a run starts; returns how many (each may have reached its reader)."""
+    def release_sending(self, edition_id: str, *, busy_here: bool = False) -> int:
+        """Make ``sending`` rows of an edition claimable again when the run that claimed them is
+        gone (killed mid-send); rows of a run still sending stay its own, so two runs of one
+        edition never send a message twice. Called as a run starts; returns how many were
+        released (each may have reached its reader).
+
+        Args:
+            busy_here: this process is delivering the edition already (its rows are live).
+        """
+        now = datetime.now(UTC)
         with self.begin() as conn:
-            res = conn.execute(
-                update(_D)
-                .where(_D.c.edition_id == edition_id, _D.c.state == DeliveryState.SENDING.value)
-                .values(state=DeliveryState.PENDING.value, updated=datetime.now(UTC))
-            )
-            return int(res.rowcount or 0)
+            rows = conn.execute(
+                select(_D.c.email, _D.c.claimed_by, _D.c.updated).where(
+                    _D.c.edition_id == edition_id, _D.c.state == DeliveryState.SENDING.value
+                )
+            ).all()
+            gone = [
+                r.email
+                for r in rows
+                if not claim_alive(r.claimed_by, updated=utc(r.updated) or now, now=now, busy_here=busy_here)
+            ]
+            released = 0
+            for batch in chunks(gone):
+                res = conn.execute(
+                    update(_D)
+                    .where(
+                        _D.c.edition_id == edition_id,
+                        _D.c.email.in_(batch),
+                        _D.c.state == DeliveryState.SENDING.value,
+                    )
+                    .values(state=DeliveryState.PENDING.value, updated=now, claimed_by=None)
+                )
+                released += int(res.rowcount or 0)
+            return released
 
     def mark_sent(self, edition_id: str, email: str) -> None:
         """The server said 250. Also clears the subscriber's run of hard failures."""

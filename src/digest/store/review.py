@@ -160,30 +160,33 @@ class ReviewStore(StoreBase):
             elif conn.scalar(select(_ED.c.sealed_at).where(_ED.c.id == edition_id)) is not None:
                 self._refuse(conn, edition_id, None)
 
-    def hold_edition(self, edition_id: str, *, actor: str) -> bool:
-        """Record that a send found the edition unapproved; True the first time."""
-        with self.begin() as conn:
-            res = conn.execute(
-                update(_ED).where(_ED.c.id == edition_id, _ED.c.held_at.is_(None)).values(held_at=_now())
-            )
-            if res.rowcount == 1:
-                self._log(conn, edition_id, actor, "held: awaiting approval")
-            return res.rowcount == 1
+    def seal_or_hold(self, edition_id: str, *, require_approval: bool, actor: str) -> bool:
+        """Seal the edition for sending (True), or, when approval is required and missing,
+        record that a send found it unapproved (False).
 
-    def seal_edition(self, edition_id: str, *, require_approval: bool, actor: str) -> bool:
-        """Fix the edition for sending; False when approval is required and missing.
-
-        Sealing an already sealed edition succeeds (a rerun completes a send)."""
+        One transaction that first locks the edition's row, so an approval cannot slip in
+        between the look and the hold: an approval either comes first (and the edition is
+        sealed here) or finds the hold (and sends it itself). Sealing an already sealed
+        edition succeeds: a rerun completes a send.
+        """
         with self.begin() as conn:
-            cond = [_ED.c.id == edition_id, _ED.c.sealed_at.is_(None)]
-            if require_approval:
-                cond.append(_ED.c.approved_at.is_not(None))
-            res = conn.execute(update(_ED).where(*cond).values(sealed_at=_now()))
-            if res.rowcount == 1:
-                self._log(conn, edition_id, actor, "sending started: the edition is final")
+            # a no-op write: the row lock (PostgreSQL) or write lock (SQLite) for the rest
+            conn.execute(update(_ED).where(_ED.c.id == edition_id).values(revision=_ED.c.revision))
+            row = conn.execute(
+                select(_ED.c.sealed_at, _ED.c.approved_at, _ED.c.held_at).where(_ED.c.id == edition_id)
+            ).one_or_none()
+            if row is None:
+                raise EditionMissing(f"edition {edition_id}: none on record")
+            if row.sealed_at is not None:
                 return True
-            sealed = conn.scalar(select(_ED.c.sealed_at).where(_ED.c.id == edition_id))
-            return sealed is not None
+            if require_approval and row.approved_at is None:
+                if row.held_at is None:
+                    conn.execute(update(_ED).where(_ED.c.id == edition_id).values(held_at=_now()))
+                    self._log(conn, edition_id, actor, "held: awaiting approval")
+                return False
+            conn.execute(update(_ED).where(_ED.c.id == edition_id).values(sealed_at=_now()))
+            self._log(conn, edition_id, actor, "sending started: the edition is final")
+            return True
 
     def log_edition_event(self, edition_id: str, *, actor: str, action: str) -> None:
         with self.begin() as conn:

@@ -22,8 +22,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     inspect,
+    select,
     text,
+    update,
 )
 from sqlalchemy.schema import DefaultClause
 
@@ -133,6 +136,7 @@ deliveries = Table(
     Column("code", Integer),
     Column("reason", Text),
     Column("updated", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(300)),  # migration 2: "host:pid" of the run sending it
     Index("ix_deliveries_state", "edition_id", "state"),
 )
 
@@ -162,17 +166,25 @@ def _initial(conn: Connection) -> None:
 
 
 def _review(conn: Connection) -> None:
-    """Editions gain a revision, an approval, a hold and a seal; editors' actions are logged."""
-    have = {c["name"] for c in inspect(conn).get_columns(editions.name)}
-    for col in editions.columns:
-        if col.name not in have:
-            kind = col.type.compile(dialect=conn.dialect)
-            default = (
-                f" DEFAULT {col.server_default.arg}" if isinstance(col.server_default, DefaultClause) else ""
-            )
-            null = "" if col.nullable else " NOT NULL"
-            conn.execute(text(f"ALTER TABLE {editions.name} ADD COLUMN {col.name} {kind}{default}{null}"))
+    """Editions gain a revision, an approval, a hold and a seal; editors' actions are logged;
+    a delivery being sent records which process claimed it."""
+    for table in (editions, deliveries):
+        have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have:
+                kind = col.type.compile(dialect=conn.dialect)
+                server = col.server_default
+                default = f" DEFAULT {server.arg}" if isinstance(server, DefaultClause) else ""
+                null = "" if col.nullable else " NOT NULL"
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}{default}{null}"))
     edition_events.create(conn, checkfirst=True)
+    # editions that earlier versions began sending are final, as sealing makes new ones
+    started = select(func.min(deliveries.c.updated)).where(deliveries.c.edition_id == editions.c.id)
+    conn.execute(
+        update(editions)
+        .where(editions.c.sealed_at.is_(None), editions.c.id.in_(select(deliveries.c.edition_id)))
+        .values(sealed_at=func.coalesce(started.scalar_subquery(), editions.c.created))
+    )
 
 
 Migration = Callable[[Connection], None]
