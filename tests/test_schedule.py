@@ -44,6 +44,7 @@ from digest.schedule import (
     lock_path,
     missed_send,
     plan_job,
+    review_day,
     triggers,
 )
 from digest.store import Store, open_store
@@ -51,6 +52,7 @@ from digest.store.runs import RunRecord
 from smtpd_helpers import write_run_project
 
 LONDON = ZoneInfo("Europe/London")
+HOURS_2 = timedelta(hours=2)
 NY = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")
 STATE_KEYS = {
@@ -86,7 +88,9 @@ def run(edition: str, status: str = "ok", finished: bool = True, **summary: Any)
         ("6,7", "sun,sat"),
         ("*/2", "sun,tue,thu,sat"),
         ("1-5/2", "mon,wed,fri"),
-        ("mon-fri", "mon-fri"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("sun-thu", "sun,mon,tue,wed,thu"),
+        ("sat,sun", "sun,sat"),
         ("*", "*"),
     ],
 )
@@ -98,6 +102,35 @@ def test_weekdays_count_from_sunday_as_in_crontab(field: str, expected: str) -> 
 def test_bad_weekdays_are_refused(field: str) -> None:
     with pytest.raises(ValueError, match="day of week"):
         crontab_weekdays(field)
+
+
+def test_the_night_clocks_go_back_neither_hangs_nor_loses_the_send() -> None:
+    """01:30 happens twice in London on 2027-10-31; asking for the last one must terminate."""
+    trigger = EditionTrigger("30 1 * * *", "Europe/London")
+    done: list[datetime | None] = []
+    worker = threading.Thread(
+        target=lambda: done.append(
+            last_fire_time(trigger, datetime(2027, 10, 31, 2, 0, tzinfo=UTC), HOURS_2)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=10)  # a guard against the old endless loop, not a speed check
+    assert done, "last_fire_time did not return"
+    assert done[0] is not None
+    assert done[0].astimezone(UTC) == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)  # 01:30 BST
+
+
+def test_the_edition_under_review_crosses_midnight_with_its_send() -> None:
+    s = parse_config(
+        {"schedule": "30 0 * * *", "timezone": "Europe/London", "review": "2h"},
+        source="t",
+        base_dir=Path("."),
+    )
+    assert review_day(s, datetime(2026, 11, 26, 22, 45, tzinfo=UTC)) == date(2026, 11, 27)
+    assert review_day(s, datetime(2026, 11, 26, 21, 0, tzinfo=UTC)) == date(2026, 11, 26)
+    no_window = s.model_copy(update={"review": timedelta(0)})
+    assert review_day(no_window, datetime(2026, 11, 26, 22, 45, tzinfo=UTC)) == date(2026, 11, 26)
 
 
 def test_a_weekday_cron_skips_the_weekend() -> None:

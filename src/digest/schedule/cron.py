@@ -30,11 +30,12 @@ def crontab_weekdays(field: str) -> str:
     """A crontab day-of-week field in APScheduler 3's terms. Contains no I/O.
 
     crontab counts from Sunday (0, or 7); APScheduler 3 from Monday, so there ``1-5`` would be
-    Tuesday to Saturday. Numbers become day names, which both read alike.
+    Tuesday to Saturday, and a range of names from Sunday (``sun-thu``) would run backwards.
+    Every day is read as crontab reads it, and given back as a list of day names.
     """
     field = field.lower()
-    if not any(c.isdigit() for c in field):
-        return field  # "*", "mon-fri": the same in both
+    if field == "*":
+        return field
     days: set[int] = set()
     for part in field.split(","):
         span, slash, step_text = part.partition("/")
