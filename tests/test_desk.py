@@ -11,15 +11,23 @@ import asyncio
 import base64
 import email
 import email.policy
+import json
 import re
 import shutil
+import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import Envelope, Session
 from click.testing import CliRunner
 from markupsafe import escape
 from starlette.testclient import TestClient
@@ -28,10 +36,12 @@ from digest import editing, tokens
 from digest.cli import main
 from digest.config import Settings, load_config
 from digest.desk import check_binding, create_app, is_loopback
+from digest.desk._context import shown_transport
 from digest.errors import ConfigError, InputError, UsageError
 from digest.models import SubscriberStatus
 from digest.pipeline import prepare_edition, run_edition
 from digest.store import Store, open_store
+from smtpd_helpers import Recorder, free_port, smtp_server
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 DAY = "2026-11-26"
@@ -91,12 +101,14 @@ def make_client(settings: Settings, store: Store, outbox: Path) -> Factory:
         base_url: str = LOCAL,
         clock: datetime = NOW,
         on: Store | None = None,
+        transport: str | None = None,
+        update: dict[str, Any] | None = None,
     ) -> TestClient:
         app = create_app(
-            settings.model_copy(update={"approval": approval}),
+            settings.model_copy(update={"approval": approval, **(update or {})}),
             on or store,
             environ={**ENV, **(environ or {})},
-            transport_url=f"file:{outbox}",
+            transport_url=transport or f"file:{outbox}",
             clock=lambda: clock,
         )
         return TestClient(app, base_url=base_url, follow_redirects=False)
@@ -572,6 +584,339 @@ def test_one_prepare_or_send_at_a_time(client: TestClient, store: Store, outbox:
         assert post(client, "approve", load(client)).status_code == 409
     assert not outbox.exists()
     assert post(client, "test", {**load(client), "address": "ed@example.org"}).status_code == 303
+
+
+# -- long work runs off the event loop --------------------------------------------------------
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app under a real uvicorn server on a free loopback port, in a thread; yields its URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive(), "uvicorn stopped before it started"
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+class GatedLLM:
+    """An OpenAI-compatible endpoint on loopback that holds every request until ``release`` is
+    set (``arrived`` tells that the first came), then answers 400: the condenser falls back to
+    its extractive result. Stands for a slow LLM reached over synchronous httpx."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                gate.arrived.set()
+                gate.release.wait(120)
+                body = json.dumps({"error": {"message": "not today"}}).encode()
+                self.send_response(400)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+@pytest.fixture
+def gated_llm() -> Iterator[GatedLLM]:
+    gate = GatedLLM()
+    thread = threading.Thread(target=gate.server.serve_forever, daemon=True)
+    thread.start()
+    yield gate
+    gate.release.set()
+    gate.server.shutdown()
+    gate.server.server_close()
+
+
+class GatedSMTP(Recorder):
+    """The test SMTP server, holding every DATA until ``release`` is set: a slow send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        self.arrived.set()
+        await asyncio.to_thread(self.release.wait, 120)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def in_thread(call: Callable[[], httpx.Response]) -> tuple[threading.Thread, list[httpx.Response]]:
+    """Start ``call`` (a request) in a thread; its response lands in the list once it answers."""
+    answers: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(call()), daemon=True)
+    thread.start()
+    return thread, answers
+
+
+def unsubscribe_link(address: str = "ada@example.org") -> str:
+    return f"/unsubscribe?token={tokens.sign(address, ENV['DIGEST_SECRET'].encode())}"
+
+
+def test_a_prepare_leaves_the_desk_and_the_readers_links_answering(
+    settings: Settings, gated_llm: GatedLLM, tmp_path: Path, outbox: Path
+) -> None:
+    """Condensing is synchronous (an LLM over sync httpx): it must not stall the server."""
+    llm = settings.condense.model_copy(
+        update={"backend": "llm", "base_url": gated_llm.url, "model": "m", "retries": 0}
+    )
+    with open_store(tmp_path / "empty.db") as empty:
+        app = create_app(
+            settings.model_copy(update={"condense": llm}),
+            empty,
+            environ=ENV,
+            transport_url=f"file:{outbox}",
+            clock=lambda: NOW,
+        )
+        with serving(app) as url, httpx.Client(base_url=url, timeout=20) as http:
+            state = form_state(http.get("/").text)
+            worker, answers = in_thread(lambda: httpx.post(f"{url}/prepare", data=state, timeout=120))
+            try:
+                assert gated_llm.arrived.wait(60), "the prepare never reached the condenser"
+                # the prepare is held in the condenser until released: the rest answers meanwhile
+                unsubscribe = http.get(unsubscribe_link())
+                home = http.get("/")
+                second = http.post("/prepare", data=state)
+                assert not answers, "the prepare finished before it was released"
+            finally:
+                gated_llm.release.set()
+                worker.join(120)
+        assert unsubscribe.status_code == 200
+        assert home.status_code == 200
+        assert "No edition on record yet" in home.text
+        assert second.status_code == 409  # one prepare or send at a time, still
+        assert "busy: another prepare or send is running" in second.text
+        [prepared] = answers
+        assert prepared.status_code == 303
+        assert prepared.headers["location"] == f"/editions/{DAY}"
+        edition = empty.edition(DAY)
+        assert edition is not None
+        assert len(edition.stories) == 15
+
+
+def test_an_approve_and_send_leaves_the_desk_answering(
+    make_client: Factory, settings: Settings, store: Store, outbox: Path
+) -> None:
+    required = settings.model_copy(update={"approval": "required"})
+    assert asyncio.run(
+        run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV)
+    ).held
+    gate = GatedSMTP()
+    with smtp_server(gate) as smtp:
+        app = make_client(approval="required", transport=smtp.url).app
+        with serving(app) as url, httpx.Client(base_url=url, timeout=20) as http:
+            state = form_state(http.get(f"/editions/{DAY}").text)
+            worker, answers = in_thread(
+                lambda: httpx.post(f"{url}/editions/{DAY}/approve", data=state, timeout=120)
+            )
+            try:
+                assert gate.arrived.wait(60), "the send never reached the mail server"
+                unsubscribe = http.get(unsubscribe_link())
+                page = http.get(f"/editions/{DAY}")
+                again = http.post(f"/editions/{DAY}/send", data={**state, "confirm": "yes"})
+                assert not answers, "the send finished before the mail server answered"
+            finally:
+                gate.release.set()
+                worker.join(120)
+        assert unsubscribe.status_code == 200
+        assert page.status_code == 200
+        assert "sending: 0 delivered, 5 waiting" in page.text  # a run is recorded as running
+        assert "Retry sending anyway" in page.text
+        assert again.status_code == 409
+        assert "busy: another prepare or send is running" in again.text
+        [approved] = answers
+        assert approved.status_code == 303
+    assert store.delivery_counts(DAY) == {"sent": 5}
+    assert len(gate.received) == 5
+    page_after = make_client(approval="required").get(f"/editions/{DAY}").text
+    assert 'class="state state-sealed">sent<' in page_after
+    assert "Retry sending" not in page_after
+
+
+# -- the review window across midnight ----------------------------------------------------------
+
+AFTER_MIDNIGHT = {"schedule": "30 0 * * *", "review": timedelta(hours=2)}  # prepared from 22:30
+LATE = datetime(2026, 11, 26, 22, 45, tzinfo=UTC)  # 22:45 in London (GMT in November)
+NEXT_DAY = "2026-11-27"
+
+
+def test_in_the_review_window_before_midnight_the_desk_prepares_the_next_days_edition(
+    make_client: Factory, tmp_path: Path
+) -> None:
+    with open_store(tmp_path / "empty.db") as empty:
+        client = make_client(on=empty, clock=LATE, update=AFTER_MIDNIGHT)
+        page = client.get("/").text
+        assert f"Prepare tomorrow's edition ({NEXT_DAY})" in page
+        response = client.post("/prepare", data=form_state(page))
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/editions/{NEXT_DAY}"
+        assert f"Prepared edition {NEXT_DAY}: 15 stories" in follow(client, response).text
+        assert empty.edition(NEXT_DAY) is not None
+        assert empty.edition(DAY) is None
+        assert f"Edition {NEXT_DAY}" in client.get("/").text  # the home page is that edition
+        # before the window opens it is still the calendar day's
+        early = make_client(on=empty, clock=LATE - timedelta(hours=1), update=AFTER_MIDNIGHT)
+        assert f"Prepare today's edition ({DAY})" in early.get("/").text
+
+
+def test_in_the_review_window_the_home_page_offers_the_next_edition(make_client: Factory) -> None:
+    client = make_client(clock=LATE, update=AFTER_MIDNIGHT)
+    page = client.get("/").text
+    assert f"Edition {DAY}" in page  # the latest on record, not yet tomorrow's
+    assert f"Prepare tomorrow's edition ({NEXT_DAY})" in page
+    assert f"Prepare tomorrow's edition ({NEXT_DAY})" in client.get("/editions").text
+
+
+# -- a send that did not finish -----------------------------------------------------------------
+
+NO_BACKOFF = {"backoff_base": 0.0, "max_attempts": 2, "timeout": 10.0}
+
+
+def test_a_send_that_did_not_finish_is_shown_and_retried_nobody_twice(
+    make_client: Factory, settings: Settings, store: Store, outbox: Path
+) -> None:
+    update = {"delivery": settings.delivery.model_copy(update=NO_BACKOFF)}
+    required = settings.model_copy(update={"approval": "required", **update})
+    assert asyncio.run(
+        run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV)
+    ).held
+    nobody = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
+    down = make_client(approval="required", transport=nobody, update=update)
+    response = post(down, "approve", load(down))
+    page = follow(down, response).text
+    assert "Approved, but sending is incomplete: 0 delivered, 5 failed" in page
+    assert "sending incomplete: 0 delivered, 5 waiting" in page
+    assert 'class="state state-incomplete"' in page
+    assert f'action="/editions/{DAY}/send"' in page
+    assert "Retry sending</button>" in page
+    assert "sending incomplete: 0 delivered, 5 waiting" in down.get("/editions").text
+    retry = {"csrf": form_state(page)["csrf"]}
+    assert store.delivery_counts(DAY).get("sent", 0) == 0
+
+    # the first retry reaches a server that refuses two readers for now: three delivered
+    picky = Recorder(
+        rcpt_script=lambda rcpt: "451 4.3.0 try later" if rcpt.startswith(("ada@", "grace@")) else None
+    )
+    with smtp_server(picky) as smtp:
+        partly = make_client(approval="required", transport=smtp.url, update=update)
+        page = follow(partly, partly.post(f"/editions/{DAY}/send", data=retry))
+        assert "Sending is still incomplete: 3 delivered, 2 failed." in page.text
+        assert "sending incomplete: 3 delivered, 2 waiting" in page.text
+        assert "Retry sending</button>" in page.text
+    # the second, through a working server: the two who waited, and nobody else again
+    with smtp_server(Recorder()) as smtp:
+        working = make_client(approval="required", transport=smtp.url, update=update)
+        page = follow(working, working.post(f"/editions/{DAY}/send", data=retry))
+        assert "Sent: 2 delivered, 0 failed, 3 had it already." in page.text
+        assert 'class="state state-sealed">sent<' in page.text
+        assert "Retry sending" not in page.text
+        second = [r for m in smtp.handler.received for r in m.recipients]
+    first = [r for m in picky.received for r in m.recipients]
+    assert len(first) == 3
+    assert sorted(second) == ["ada@example.org", "grace@example.org"]
+    assert len(first + second) == len(set(first + second)) == 5  # everyone, once
+    assert store.delivery_counts(DAY) == {"sent": 5}
+    # nothing left: a further retry is refused and sends nothing
+    refused = working.post(f"/editions/{DAY}/send", data=retry)
+    assert refused.status_code == 409
+    assert "every delivery is done; nothing to retry" in refused.text
+
+
+def test_a_retry_is_refused_before_sending_started_and_checks_the_form(
+    client: TestClient, store: Store, outbox: Path
+) -> None:
+    state = load(client)
+    response = client.post(f"/editions/{DAY}/send", data={"csrf": state["csrf"]})
+    assert response.status_code == 409
+    assert "sending has not started; approve it or wait for its send time" in response.text
+    assert client.post(f"/editions/{DAY}/send", data={"csrf": "forged"}).status_code == 403
+    foreign = client.post(f"/editions/{DAY}/send", data=state, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+    assert client.get(f"/editions/{DAY}/send").status_code == 405
+    assert store.delivery_counts(DAY) == {}
+    assert not outbox.exists()
+
+
+def test_a_retry_asks_first_while_a_send_is_recorded_as_running(
+    make_client: Factory, settings: Settings, store: Store, outbox: Path
+) -> None:
+    """A run killed outright stays "running" in the store: the desk asks rather than refusing for ever."""
+    store.seal_or_hold(DAY, require_approval=False, actor="schedule")
+    store.plan_deliveries(DAY, ["ada@example.org", "grace@example.org"])
+    store.start_run(DAY)  # never finished
+    client = make_client()
+    page = client.get(f"/editions/{DAY}").text
+    assert "sending: 0 delivered, 2 waiting" in page
+    assert "recorded as running since" in page
+    assert "Retry sending anyway</button>" in page
+    state = form_state(page)
+    refused = client.post(f"/editions/{DAY}/send", data=state)
+    assert refused.status_code == 409
+    assert "retry only if it has stopped" in refused.text
+    assert not outbox.exists()
+    response = client.post(f"/editions/{DAY}/send", data={**state, "confirm": "yes"})
+    assert "Sent: 5 delivered, 0 failed." in follow(client, response).text
+    assert len(messages(outbox)) == 5
+
+
+# -- the transport the desk sends through ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("smtp://editor:s3cret@mail.example.org:587", "smtp://mail.example.org:587"),
+        ("smtps://user@mail.example.org:465?password=s3cret", "smtps://mail.example.org:465"),
+        ("smtp://[::1]:25", "smtp://[::1]:25"),
+        ("smtp://mail.example.org:bad", "smtp://mail.example.org"),
+        ("file:/srv/outbox", "file:/srv/outbox"),
+        ("memory:", "memory:"),
+    ],
+)
+def test_the_transport_is_shown_without_credentials(url: str, shown: str) -> None:
+    assert shown_transport(url) == shown
+
+
+def test_the_desk_shows_the_transport_it_sends_through(
+    make_client: Factory, settings: Settings, store: Store, outbox: Path
+) -> None:
+    client = make_client(approval="required", transport="smtp://editor:s3cret@mail.example.org:587")
+    page = client.get("/").text
+    assert "goes out via <code>smtp://mail.example.org:587</code>" in page
+    assert "s3cret" not in page
+    assert "editor@" not in page
+    required = settings.model_copy(update={"approval": "required"})
+    asyncio.run(run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    assert "Sends via <code>smtp://mail.example.org:587</code>" in client.get("/").text
+    # without --transport: the config's [delivery] transport
+    configured = create_app(required, store, environ=ENV, clock=lambda: NOW)
+    page = TestClient(configured, base_url=LOCAL).get("/").text
+    assert f"Sends via <code>{settings.transport_url()}</code>" in page
 
 
 # -- the readers' links, in the same app ------------------------------------------------------

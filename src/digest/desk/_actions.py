@@ -5,15 +5,19 @@ looking at the input, applies one pure change from :mod:`digest.editing` and sav
 ``Store.revise_edition`` (which checks the revision again, atomically), then answers 303
 back to the page with a one-line notice. A refused form is shown again with the reason and
 what the editor typed. Preparing and sending go through :mod:`digest.pipeline`, like every
-other path that builds or sends an edition.
+other path that builds or sends an edition, one at a time, each in a worker thread on an
+event loop of its own (:meth:`Actions._off_loop`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -22,7 +26,7 @@ from starlette.responses import Response
 from .. import editing
 from ..errors import DigestError, InputError
 from ..models import Edition
-from ..pipeline import RunSummary, approve_edition, prepare_edition, send_test
+from ..pipeline import RunSummary, approve_edition, prepare_edition, run_edition, send_test
 from ..store.review import EditionMissing, EditionReview, EditionSealed
 from ._context import (
     Desk,
@@ -37,12 +41,13 @@ from ._context import (
     status_of,
     text_field,
 )
-from ._pages import NO_DRAFT, Draft, Pages
+from ._pages import NO_DRAFT, Draft, Pages, Sending, running_runs
 
 Outcome = tuple[str, str]  # (where to go back to, the notice to show there)
 Work = Callable[[date, FormData, str], Awaitable[Outcome]]
 _DRAFT_FIELDS = ("headline", "summary", "key_points", "subject", "preheader", "address")
 MAX_ADDRESS = 320
+T = TypeVar("T")
 
 
 def _quote(text: str, limit: int = 80) -> str:
@@ -50,18 +55,24 @@ def _quote(text: str, limit: int = 80) -> str:
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
 
 
-def summary_notice(summary: RunSummary) -> str:
-    """One line for the notice after a send: how many got it, how many failed."""
+def summary_notice(summary: RunSummary, *, retry: bool = False) -> str:
+    """One line for the notice after a send (an approval's, or a retry's): how many got it,
+    how many failed, and whether it stopped early."""
     if summary.held:
         return "Approved, but the send was held again: approval is still missing."
     d = summary.delivery
     if d is None:
-        return f"Approved; no subscriber was waiting for it ({summary.already_sent} already had it)."
-    parts = [f"{d.sent} delivered", f"{d.failed + len(summary.render_failed)} failed"]
+        lead = "Nothing sent" if retry else "Approved"
+        return f"{lead}; no subscriber was waiting for it ({summary.already_sent} already had it)."
+    failed = d.failed + len(summary.render_failed)
+    parts = [f"{d.sent} delivered", f"{failed} failed"]
     if summary.already_sent:
         parts.append(f"{summary.already_sent} had it already")
     stopped = f"; stopped early: {d.aborted}" if d.aborted else ""
-    return f"Approved and sent: {', '.join(parts)}{stopped}."
+    if failed or d.aborted:
+        lead = "Sending is still incomplete" if retry else "Approved, but sending is incomplete"
+        return f"{lead}: {', '.join(parts)}{stopped}. Retry sending when the cause is fixed."
+    return f"{'Sent' if retry else 'Approved and sent'}: {', '.join(parts)}."
 
 
 class Actions:
@@ -98,6 +109,21 @@ class Actions:
             yield
         finally:
             self.desk.busy.release()
+
+    async def _off_loop(self, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a pipeline call (a prepare or a send) one at a time, in a worker thread on an
+        event loop of its own, and wait for it.
+
+        Condensing (an LLM over synchronous httpx), rendering and the store are synchronous:
+        on the server's event loop they would stall every other request for as long as the
+        call takes, the readers' unsubscribe links included. The busy lock is held until the
+        thread is done, also when the editor's request is cancelled (the thread cannot be).
+
+        Raises:
+            Refused: 409 when another prepare or send of this desk is running.
+        """
+        with self._exclusive():
+            return await anyio.to_thread.run_sync(lambda: asyncio.run(call()))
 
     def _review(self, day: date, revision: int) -> EditionReview:
         """The edition's review, once it is shown to be open and as the editor saw it."""
@@ -222,8 +248,8 @@ class Actions:
         async def work(day: date, form: FormData, who: str) -> Outcome:
             revision = form_revision(form)
             await run_in_threadpool(self._review, day, revision)
-            with self._exclusive():
-                summary = await approve_edition(
+            summary = await self._off_loop(
+                lambda: approve_edition(
                     self.desk.settings,
                     self.desk.store,
                     day=day,
@@ -233,6 +259,7 @@ class Actions:
                     environ=self.desk.environ,
                     transport_url=self.desk.transport_url,
                 )
+            )
             if summary is None:
                 return self._page(day), f"Approved revision {revision}; it goes out at the scheduled time."
             return self._page(day), summary_notice(summary)
@@ -260,8 +287,8 @@ class Actions:
             if len(address) > MAX_ADDRESS:
                 raise InputError(f"test address: {len(address)} characters; at most {MAX_ADDRESS}")
             await run_in_threadpool(self._review, day, form_revision(form))
-            with self._exclusive():
-                await send_test(
+            await self._off_loop(
+                lambda: send_test(
                     self.desk.settings,
                     self.desk.store,
                     day=day,
@@ -271,22 +298,70 @@ class Actions:
                     transport_url=self.desk.transport_url,
                     actor=who,
                 )
+            )
             return self._page(day), f"Test copy sent to {address}."
 
         return await self._handle(request, "test", work)
 
-    async def prepare(self, request: Request) -> Response:
-        """Gather and condense today's edition for review (sends nothing)."""
-        await read_form(request, self.desk)
-        try:
-            with self._exclusive():
-                summary = await prepare_edition(
+    async def retry_send(self, request: Request) -> Response:
+        """Send a sealed edition to the readers it has not reached (pending or failed), through
+        :func:`digest.pipeline.run_edition` like every send; nobody gets it twice."""
+
+        async def work(day: date, form: FormData, who: str) -> Outcome:
+            await run_in_threadpool(self._check_retry, day, text_field(form, "confirm") == "yes")
+            summary = await self._off_loop(
+                lambda: run_edition(
                     self.desk.settings,
                     self.desk.store,
                     now=self.desk.clock(),
+                    day=day,
+                    transport_url=self.desk.transport_url,
+                    environ=self.desk.environ,
+                    trigger=who,
+                    gather_first=False,
+                )
+            )
+            return self._page(day), summary_notice(summary, retry=True)
+
+        return await self._handle(request, "send", work)
+
+    def _check_retry(self, day: date, confirmed: bool) -> None:
+        """Refuse a retry of an edition whose sending has not started (that is approving, or
+        its send time), that everyone got, or (unless ``confirmed``) that a run still sends."""
+        store = self.desk.store
+        review = store.edition_review(day.isoformat())
+        if review is None:
+            raise EditionMissing(f"edition {day.isoformat()}: none on record")
+        if review.sealed_at is None:
+            raise Refused(
+                409, f"edition {review.id}: sending has not started; approve it or wait for its send time"
+            )
+        sending = Sending.of(store.delivery_counts(review.id), running_runs(store), review.id)
+        if not sending.waiting:
+            raise Refused(409, f"edition {review.id}: every delivery is done; nothing to retry")
+        if sending.running_since is not None and not confirmed:
+            raise Refused(
+                409,
+                f"edition {review.id}: a send is recorded as running since "
+                f"{sending.running_since:%Y-%m-%d %H:%M} UTC; reload, and retry only if it has stopped",
+            )
+
+    async def prepare(self, request: Request) -> Response:
+        """Gather and condense the edition editors are working on (:meth:`Desk.today`: from the
+        review window's start, the next send's) for review; sends nothing."""
+        await read_form(request, self.desk)
+        wanted = self.desk.today()
+        try:
+            summary = await self._off_loop(
+                lambda: prepare_edition(
+                    self.desk.settings,
+                    self.desk.store,
+                    now=self.desk.clock(),
+                    day=wanted,
                     environ=self.desk.environ,
                     trigger="desk",
                 )
+            )
         except DigestError as exc:
             raise Refused(status_of(exc), str(exc)) from exc
         day = summary.edition_id

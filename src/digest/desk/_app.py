@@ -65,6 +65,7 @@ def desk_routes(desk: Desk) -> list[BaseRoute]:
         Route(f"{day}/approve", actions.approve, methods=["POST"], name="approve"),
         Route(f"{day}/withdraw", actions.withdraw, methods=["POST"], name="withdraw"),
         Route(f"{day}/test", actions.send_test, methods=["POST"], name="send_test"),
+        Route(f"{day}/send", actions.retry_send, methods=["POST"], name="retry_send"),
         Route("/static/desk.css", stylesheet, methods=["GET"], name="css"),
     ]
 
@@ -83,7 +84,8 @@ def create_app(
         settings: the configuration (title, approval, render links, desk token variable).
         store: the open store; the app does not close it.
         environ: where the signing secret and the desk token come from.
-        transport_url: overrides ``[delivery] transport`` for approvals and test copies.
+        transport_url: overrides ``[delivery] transport`` for the desk's own sends: approving a
+            held edition, retrying a send, test copies (not the scheduler's).
         clock: the current instant (timezone-aware); tests pass a fixed one.
 
     Raises:

@@ -7,9 +7,9 @@ import hmac
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from starlette.datastructures import FormData
@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Settings
 from ..errors import DeliveryError, DigestError, InputError
-from ..pipeline import edition_day
+from ..schedule.cron import review_day
 from ..store import Store
 from ..store.review import EditionConflict, EditionMissing, EditionReview, EditionSealed
 from ._guard import ACTOR_KEY, DEFAULT_ACTOR, form_token, same_origin
@@ -78,11 +78,25 @@ class Desk:
         return form_token(self.secret)
 
     def today(self) -> date:
-        return edition_day(self.clock(), self.settings)
+        """The edition editors are working on now: the next send's day once its review window
+        has opened (a 00:30 send with ``review = "2h"`` is prepared from 22:30 the day before,
+        as ``digest schedule`` does), else today in the configured timezone."""
+        return review_day(self.settings, self.clock())
+
+    def day_word(self, day: date) -> str:
+        """``day`` as the prepare button says it: "today" or "tomorrow" (in the review window)."""
+        calendar = self.clock().astimezone(self.settings.zone).date()
+        return "tomorrow" if day == calendar + timedelta(days=1) else "today"
+
+    @property
+    def sends_via(self) -> str:
+        """Where the desk's own sends go (approve-and-send, retry, test copies), as shown."""
+        return shown_transport(self.transport_url or self.settings.transport_url())
 
     def render(self, request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         """A page from ``templates/``; the notice left by the last POST is shown once."""
         notice = unquote(request.cookies.get(NOTICE_COOKIE, ""))[:400]
+        today = self.today()
         base = {
             "title": self.settings.title,
             "actor": actor(request),
@@ -90,13 +104,34 @@ class Desk:
             "notice": notice,
             "error": "",
             "approval": self.settings.approval,
-            "today": self.today().isoformat(),
+            "today": today.isoformat(),
+            "day_word": self.day_word(today),
+            "sends_via": self.sends_via,
         }
         html = self.pages.get_template(name).render({**base, **context})
         response = HTMLResponse(html, status_code=status)
         if notice:
             response.delete_cookie(NOTICE_COOKIE, path="/", httponly=True, samesite="strict")
         return response
+
+
+def shown_transport(url: str) -> str:
+    """A transport URL as the desk may show it: without user name, password or query (which
+    could carry secrets). Contains no I/O.
+
+    ``smtp://user:pw@mail.example.org:587`` -> ``smtp://mail.example.org:587``; a ``file:``
+    folder as it is.
+    """
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url.split("?", 1)[0]
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:  # not a number: open_transport refuses it; show the host alone
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def actor(request: Request) -> str:

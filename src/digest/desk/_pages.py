@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from ..errors import DigestError
 from ..models import Edition, EditionStory
 from ..render import RenderedMessage
+from ..store import Store
 from ..store.review import EditionReview
 from ._context import Desk, Refused, anchor, parse_day
 from ._guard import PREVIEW_CSP
@@ -39,6 +40,35 @@ class Draft:
 
 
 NO_DRAFT = Draft(form="")
+
+RECENT_RUNS = 100  # how far back to look for a run still recorded as running
+
+
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """Where a sealed edition's deliveries stand, from the ledger and the runs on record."""
+
+    delivered: int = 0
+    waiting: int = 0  # pending, sending or failed: what a retry would (try to) send
+    running_since: datetime | None = None  # a run of the edition recorded as still running
+
+    @classmethod
+    def of(cls, counts: Mapping[str, int], running: Mapping[str, datetime], edition_id: str) -> Sending:
+        waiting = sum(n for state, n in counts.items() if state != "sent")
+        return cls(counts.get("sent", 0), waiting, running.get(edition_id))
+
+
+def running_runs(store: Store) -> dict[str, datetime]:
+    """Edition id -> start of the latest of its recent runs still recorded as running.
+
+    A run killed outright (SIGKILL, a power cut) stays recorded as running: the desk then
+    asks before sending alongside it, rather than refusing for ever.
+    """
+    found: dict[str, datetime] = {}
+    for run in store.recent_runs(RECENT_RUNS):  # latest first
+        if run.status == "running" and run.finished is None:
+            found.setdefault(run.edition_id, run.started)
+    return found
 
 
 def _story_view(placed: EditionStory, position: int, total: int) -> dict[str, Any]:
@@ -101,6 +131,7 @@ class Pages:
             preview_error = str(exc)
         total = len(edition.stories)
         counts = store.delivery_counts(edition.id)
+        sending = Sending.of(counts, running_runs(store), edition.id)
         today = self.desk.today()
         offer_prepare = offer_prepare or (day < today and store.edition(today.isoformat()) is None)
         return self.desk.render(
@@ -111,9 +142,11 @@ class Pages:
             draft=draft,
             edition=edition,
             review=review,
-            state=_state(review, counts),
+            state=_state(review, sending),
+            state_class=_state_class(review, sending),
             sealed=review.sealed_at is not None,
             counts=counts,
+            sending=sending,
             events=store.edition_events(edition.id, limit=30),
             stories=[_story_view(s, i, total) for i, s in enumerate(edition.stories, 1)],
             preview=preview,
@@ -127,7 +160,9 @@ class Pages:
         store = self.desk.store
         reviews = store.edition_reviews(limit=60)
         counts = {r.id: store.delivery_counts(r.id) for r in reviews}
-        rows = [(r, _state(r, counts[r.id]), counts[r.id]) for r in reviews]
+        running = running_runs(store)
+        sending = {r.id: Sending.of(counts[r.id], running, r.id) for r in reviews}
+        rows = [(r, _state(r, sending[r.id]), _state_class(r, sending[r.id]), counts[r.id]) for r in reviews]
         has_today = any(r.id == self.desk.today().isoformat() for r in reviews)
         return self.desk.render(request, "editions.html", rows=rows, offer_prepare=not has_today)
 
@@ -160,8 +195,20 @@ class Pages:
 _STATES = {"held": "held: waiting for approval", "approved": "approved", "draft": "draft"}
 
 
-def _state(review: EditionReview, counts: Mapping[str, int]) -> str:
-    """One or a few words for the edition's state, as editors say it."""
-    if review.state == "sealed":
-        return "sending" if counts.get("pending") or counts.get("sending") else "sent"
-    return _STATES.get(review.state, review.state)
+def _state(review: EditionReview, sending: Sending) -> str:
+    """One or a few words for the edition's state, as editors say it.
+
+    A sealed edition is "sent" only once no delivery is pending, in flight or failed; until
+    then it says how far it got ("sending incomplete" when no run is sending it any more).
+    """
+    if review.state != "sealed":
+        return _STATES.get(review.state, review.state)
+    if not sending.waiting:
+        return "sent"
+    how = "sending" if sending.running_since else "sending incomplete"
+    return f"{how}: {sending.delivered} delivered, {sending.waiting} waiting"
+
+
+def _state_class(review: EditionReview, sending: Sending) -> str:
+    """The state's CSS class: ``state-incomplete`` for a sealed edition not everyone got."""
+    return "incomplete" if review.state == "sealed" and sending.waiting else review.state
