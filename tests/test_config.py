@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from digest.config import load_config, secret
+from digest.config import load_config, parse_config, secret
 from digest.errors import ConfigError
 
 
@@ -80,3 +81,23 @@ def test_key_files_are_relative_to_the_config_file(tmp_path: Path) -> None:
     s = load_config(path)
     assert s.delivery.ca_file == tmp_path / "certs" / "ca.pem"
     assert s.delivery.dkim_key == Path("/etc/dkim.key")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("30x", "not a duration"),
+        ("99999999999d", "too long"),
+        (1e20, "out of range"),
+        ("25h", "less than a day"),
+    ],
+)
+def test_durations_are_checked_with_one_line_errors(tmp_path: Path, value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"review": value}, source="digest.toml", base_dir=tmp_path)
+
+
+def test_durations_read_as_the_config_writes_them(tmp_path: Path) -> None:
+    s = parse_config({"review": "1h30m", "misfire_grace": 90}, source="digest.toml", base_dir=tmp_path)
+    assert s.review == timedelta(minutes=90)
+    assert s.misfire_grace == timedelta(seconds=90)

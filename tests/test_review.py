@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import sqlite3
 import threading
 from dataclasses import replace
@@ -337,3 +338,38 @@ def test_migration_seals_editions_that_an_earlier_version_began_sending(tmp_path
             upgraded.revise_edition(
                 _retitled(ed, "Rewritten after sending"), revision=None, actor="x", action="e"
             )
+
+
+def test_editors_names_and_headlines_are_printed_as_text_not_markup(tmp_path: Path) -> None:
+    config = write_run_project(tmp_path / "p", subscribers=1)
+    base = ["--config", str(config)]
+    runner = CliRunner()
+    assert runner.invoke(main, ["preview", *base, "--out", str(tmp_path / "pv")]).exit_code == 0
+    with open_store(tmp_path / "p" / "digest.db") as store:
+        [review] = store.edition_reviews()
+        ed = store.edition(review.id)
+        assert ed is not None
+        store.revise_edition(
+            _retitled(ed, "Markets [/] rally [bold]"), revision=None, actor="[/]", action="edit"
+        )
+    approved = runner.invoke(main, ["edition", "approve", *base, "--by", "[/red]", "--date", review.id])
+    assert approved.exit_code == 0, approved.output
+    for command in (["status", *base], ["edition", "show", *base, "--date", review.id]):
+        result = runner.invoke(main, command)
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output
+    assert "Markets [/] rally [bold]" in result.output
+
+
+def test_an_imported_edition_must_be_named_by_its_day(tmp_path: Path) -> None:
+    config = write_run_project(tmp_path / "p", subscribers=1)
+    base = ["--config", str(config)]
+    runner = CliRunner()
+    assert runner.invoke(main, ["preview", *base, "--out", str(tmp_path / "pv")]).exit_code == 0
+    exported = runner.invoke(main, ["edition", "export", *base])
+    data = json.loads(exported.output)
+    data["id"] = "special"
+    (tmp_path / "e.json").write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(main, ["edition", "import", str(tmp_path / "e.json"), *base])
+    assert result.exit_code == 2
+    assert "must be the edition's day" in result.output

@@ -52,14 +52,20 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
+        try:
+            return timedelta(seconds=value)
+        except (OverflowError, ValueError) as exc:
+            raise ValueError(f"not a duration: {value!r} seconds is out of range") from exc
     text = str(value).strip().lower().replace(" ", "")
     if text in ("0", ""):
         return timedelta(0)
     parts = _DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"not a duration: {value!r} (write it as '30m', '2h', '1h30m' or '90s')")
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    try:
+        return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"not a duration: {value!r} is too long") from exc
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -60,16 +61,16 @@ def print_summary(console: Console, summary: RunSummary) -> None:
     for f in failed:
         runs = summary.feed_failures.get(f.url, 1)
         streak = f" (failing for {runs} runs in a row)" if runs > 1 else ""
-        console.print(f"  [red]feed failed[/red] {f.url}: {f.error}{streak}")
+        console.print(f"  [red]feed failed[/red] {escape(f.url)}: {escape(f.error or '')}{streak}")
     for w in summary.warnings:
-        console.print(f"  [yellow]warning[/yellow] {w}")
+        console.print(f"  [yellow]warning[/yellow] {escape(w)}")
     for e in summary.render_failed:
-        console.print(f"  [red]not sent[/red] {e}")
+        console.print(f"  [red]not sent[/red] {escape(e)}")
     for e in summary.subscriber_errors:
-        console.print(f"  [yellow]subscriber skipped[/yellow] {e}")
+        console.print(f"  [yellow]subscriber skipped[/yellow] {escape(e)}")
     fallbacks = summary.condense.get("fallbacks") if summary.condense else None
     if fallbacks:
-        console.print(f"  [yellow]LLM fell back to extractive[/yellow]: {fallbacks}")
+        console.print(f"  [yellow]LLM fell back to extractive[/yellow]: {escape(str(fallbacks))}")
     d = summary.delivery
     if summary.held:
         console.print(
@@ -92,13 +93,15 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         )
         console.print(table)
         for reason, n in d.failures_by_reason.items():
-            console.print(f"  [red]failed[/red] {n} × {reason}")
+            console.print(f"  [red]failed[/red] {n} × {escape(reason)}")
         if d.aborted:
-            console.print(f"  [red]sending stopped[/red]: {d.aborted}; the rest wait for the next run")
+            console.print(
+                f"  [red]sending stopped[/red]: {escape(d.aborted)}; the rest wait for the next run"
+            )
     if summary.stopped:
         console.print("  [yellow]stopped on request[/yellow]: the rest wait for the next run")
     if summary.destination and d is not None:
-        console.print(f"  delivered via {summary.destination}")
+        console.print(f"  delivered via {escape(summary.destination)}")
 
 
 def _when(t: datetime | None) -> str:
@@ -109,11 +112,11 @@ def review_line(r: EditionReview) -> str:
     """Where an edition stands, in one line: revision, approval, hold, seal."""
     parts = [f"revision {r.revision}"]
     if r.updated_by:
-        parts.append(f"last changed by {r.updated_by} at {_when(r.updated)}")
+        parts.append(f"last changed by {escape(r.updated_by)} at {_when(r.updated)}")
     if r.sealed_at:
         parts.append(f"sending started {_when(r.sealed_at)}: final")
     elif r.approved:
-        parts.append(f"approved by {r.approved_by} at {_when(r.approved_at)}")
+        parts.append(f"approved by {escape(r.approved_by or '')} at {_when(r.approved_at)}")
     elif r.held_at:
         parts.append(f"[yellow]held since {_when(r.held_at)}: awaiting approval[/yellow]")
     else:

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from ..errors import InputError
 from ..models import Edition
-from ..pipeline import approve_edition, edition_day
+from ..pipeline import approve_edition
+from ..schedule.cron import review_day
 from ..serialize import edition_from_dict, edition_to_dict
 from ..store import Store, open_store
 from .common import (
@@ -63,7 +65,7 @@ def _recorded(store: Store, day_id: str) -> Edition:
 def show(config_path: Path | None, db: str | None, day: datetime | None, as_json: bool) -> None:
     """Print the edition on record for a day (default: today)."""
     s = settings(config_path)
-    day_id = (day.date() if day else edition_day(datetime.now(UTC), s)).isoformat()
+    day_id = (day.date() if day else review_day(s, datetime.now(UTC))).isoformat()
     with open_store(store_url(s, db)) as store:
         ed = _recorded(store, day_id)
         counts = store.delivery_counts(day_id)
@@ -73,17 +75,19 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
         return
     out = console(stderr=False)
     out.print(
-        f"[bold]{ed.title}[/bold], edition {ed.id}: {len(ed.stories)} stories; deliveries: {counts or 'none'}"
+        f"[bold]{escape(ed.title)}[/bold], edition {ed.id}: {len(ed.stories)} stories;"
+        f" deliveries: {counts or 'none'}"
     )
     if review is not None:
         out.print(review_line(review))
     for i, st in enumerate(ed.stories, 1):
         c = st.condensed
         sources = ", ".join(a.feed_name for a in st.story.articles)
-        out.print(f"\n[bold]{i}. {c.headline}[/bold]  [dim]({st.topic or 'no topic'}; {sources})[/dim]")
-        out.print(f"   {c.summary}")
+        topic = escape(st.topic or "no topic")
+        out.print(f"\n[bold]{i}. {escape(c.headline)}[/bold]  [dim]({topic}; {escape(sources)})[/dim]")
+        out.print(f"   {escape(c.summary)}")
         for k in c.key_points:
-            out.print(f"   • {k.text}")
+            out.print(f"   • {escape(k.text)}")
 
 
 @edition.command("export")
@@ -95,7 +99,7 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
 def export_(config_path: Path | None, db: str | None, day: datetime | None, out: Path | None) -> None:
     """Write the edition on record as editable JSON."""
     s = settings(config_path)
-    day_id = (day.date() if day else edition_day(datetime.now(UTC), s)).isoformat()
+    day_id = (day.date() if day else review_day(s, datetime.now(UTC))).isoformat()
     with open_store(store_url(s, db)) as store:
         data = json.dumps(edition_to_dict(_recorded(store, day_id)), indent=2, ensure_ascii=False) + "\n"
     if out:
@@ -144,7 +148,7 @@ def approve(
     time. Any later change withdraws the approval.
     """
     s = settings(config_path)
-    the_day = day.date() if day else edition_day(datetime.now(UTC), s)
+    the_day = day.date() if day else review_day(s, datetime.now(UTC))
     out = console()
     with open_store(store_url(s, db)) as store:
         _recorded(store, the_day.isoformat())
@@ -177,7 +181,7 @@ def approve(
 def withdraw(config_path: Path | None, db: str | None, day: datetime | None, actor: str) -> None:
     """Withdraw the approval of a day's edition (default: today), before it is sent."""
     s = settings(config_path)
-    day_id = (day.date() if day else edition_day(datetime.now(UTC), s)).isoformat()
+    day_id = (day.date() if day else review_day(s, datetime.now(UTC))).isoformat()
     with open_store(store_url(s, db)) as store:
         _recorded(store, day_id)
         store.withdraw_approval(day_id, actor=actor)
@@ -195,6 +199,8 @@ def _parse(file: Path) -> Edition:
         ed = edition_from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{file}: not an edition (missing or invalid {exc})") from exc
+    if ed.id != ed.day.isoformat():
+        raise InputError(f"{file}: id {ed.id!r} must be the edition's day, {ed.day.isoformat()!r}")
     for i, st in enumerate(ed.stories):
         c = st.condensed
         if not c.headline.strip() or not c.summary.strip():

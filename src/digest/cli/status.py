@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..store import open_store
@@ -120,7 +121,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             ft.add_column(col)
         for rec in failed:
             reply = (rec.reason or "") + (" (permanent)" if rec.permanent else "")
-            ft.add_row(rec.edition_id, rec.email, str(rec.code or ""), reply)
+            ft.add_row(rec.edition_id, escape(rec.email), str(rec.code or ""), escape(reply))
         out.print(ft)
     if feeds:
         ht = Table(title="Feeds", title_justify="left")
@@ -128,10 +129,10 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             ht.add_column(col)
         for f in feeds.values():
             ht.add_row(
-                f.url,
+                escape(f.url),
                 f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never",
                 str(f.failures),
-                f.last_error or "",
+                escape(f.last_error or ""),
             )
         out.print(ht)
 
@@ -183,7 +184,7 @@ def _print_scheduler(out: Console, state: dict[str, Any] | None, approval: str) 
         return
     if state.get("stopped"):
         who = f"pid {state.get('pid')} on {state.get('host')}"
-        out.print(f"Scheduler: stopped at {state['stopped']} ({who}).")
+        out.print(f"Scheduler: stopped at {state['stopped']} ({escape(who)}).")
         return
     if not state["alive"]:
         out.print(
@@ -191,7 +192,7 @@ def _print_scheduler(out: Console, state: dict[str, Any] | None, approval: str) 
             f" (last seen {state.get('heartbeat') or '?'})."
         )
         return
-    who = f"pid {state.get('pid')} on {state.get('host')}"
+    who = escape(f"pid {state.get('pid')} on {state.get('host')}")
     line = f"Scheduler: running, {who}; next send {state.get('next_send')}"
     if state.get("next_prepare"):
         line += f", prepared for review at {state['next_prepare']}"

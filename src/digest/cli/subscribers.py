@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from ..errors import InputError
 from ..models import SubscriberStatus
@@ -97,4 +98,4 @@ def unsubscribe(email: str, config_path: Path | None, db: str | None) -> None:
     with open_store(store_url(s, db)) as store:
         if not store.set_subscriber_status(address, SubscriberStatus.UNSUBSCRIBED):
             raise InputError(f"{address}: not a subscriber")
-    console().print(f"{address}: unsubscribed")
+    console().print(f"{escape(address)}: unsubscribed")
