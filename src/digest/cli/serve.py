@@ -73,6 +73,10 @@ def serve(config_path: Path | None, db: str | None, transport: str | None, host:
     behind an HTTPS reverse proxy: the links in the emails must be https.
 
     \b
+    Approving a held edition, retrying a send and test copies go out through --transport, or
+    else the config's [delivery] transport: give it the same --transport as `digest schedule`.
+
+    \b
     Login: on 127.0.0.1 or localhost the desk needs none. To listen on any other address,
     set the environment variable named by [desk] token_env (default DIGEST_DESK_TOKEN) to a
     long random token; editors give it as the password of the browser's login prompt (any
