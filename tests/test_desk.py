@@ -11,6 +11,7 @@ import asyncio
 import base64
 import email
 import email.policy
+import email.utils
 import json
 import re
 import shutil
@@ -880,8 +881,9 @@ def test_a_retry_asks_first_while_a_send_is_recorded_as_running(
     assert "retry only if it has stopped" in refused.text
     assert not outbox.exists()
     response = client.post(f"/editions/{DAY}/send", data={**state, "confirm": "yes"})
-    assert "Sent: 5 delivered, 0 failed." in follow(client, response).text
-    assert len(messages(outbox)) == 5
+    # the two whom the killed run planned; a retry never widens an old edition's audience
+    assert "Sent: 2 delivered, 0 failed." in follow(client, response).text
+    assert len(messages(outbox)) == 2
 
 
 # -- the transport the desk sends through ---------------------------------------------------------
@@ -1135,3 +1137,76 @@ def test_editing_functions_are_pure_and_keep_key_point_sources(store: Store) -> 
         editing.drop_story(only, only.stories[0].story.id)
     assert editing.set_message(edition, subject=" S ", preheader="").subject == "S"
     assert editing.split_lines("a\r\n\n b \rc") == ["a", "b", "c"]
+
+
+# -- retrying a send that did not finish: who is waited for ---------------------------------
+
+
+def _send_all_but_one(store: Store) -> list[str]:
+    """The edition sent to every active reader but the first, whose delivery failed (451)."""
+    emails = [s.email for s in store.subscribers(active_only=True)]
+    store.seal_or_hold(DAY, require_approval=False, actor="schedule")
+    store.plan_deliveries(DAY, emails)
+    for e in emails[1:]:
+        store.mark_sending(DAY, e, f"<{e}>")
+        store.mark_sent(DAY, e)
+    store.mark_sending(DAY, emails[0], "<x>")
+    store.mark_failed(DAY, emails[0], reason="451 try later", code=451, permanent=False)
+    return emails
+
+
+def test_a_retry_sends_only_to_those_waiting_not_to_newer_subscribers(
+    make_client: Factory, store: Store, outbox: Path
+) -> None:
+    from digest.models import Subscriber
+
+    emails = _send_all_but_one(store)
+    store.merge_subscribers([Subscriber(email=f"new{i}@example.org") for i in range(3)])
+    client = make_client()
+    page = client.get(f"/editions/{DAY}").text
+    assert "1 waiting" in page
+    follow(client, client.post(f"/editions/{DAY}/send", data=form_state(page)))
+    assert [email.utils.parseaddr(str(m["To"]))[1] for m in messages(outbox)] == [emails[0]]
+
+
+def test_a_reader_who_left_is_not_waited_for(make_client: Factory, store: Store) -> None:
+    emails = _send_all_but_one(store)
+    store.set_subscriber_status(emails[0], SubscriberStatus.UNSUBSCRIBED)
+    page = make_client().get(f"/editions/{DAY}").text
+    assert "sending incomplete" not in page
+    assert "Retry sending</button>" not in page
+
+
+def test_a_retry_takes_over_the_claims_of_a_run_that_ended_in_a_live_process(
+    make_client: Factory, store: Store, db: Path, outbox: Path
+) -> None:
+    """The scheduler's run raised after claiming a message and the scheduler lives on: its claim
+    names a run recorded as failed, so a retry takes it over."""
+    import subprocess
+    import sys
+    import textwrap
+
+    emails = _send_all_but_one(store)
+    code = textwrap.dedent(f"""
+        import time
+        from digest.store import open_store
+        from digest.store.ledger import claimant
+        with open_store({str(db)!r}) as s:
+            run = s.start_run({DAY!r})
+            s.finish_run(run, "failed", {{}})
+            assert s.mark_sending({DAY!r}, {emails[0]!r}, "<sched>", claimed_by=claimant(run))
+        print("claimed", flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "claimed"
+        client = make_client()
+        page = client.get(f"/editions/{DAY}").text
+        follow(client, client.post(f"/editions/{DAY}/send", data=form_state(page)))
+        assert store.delivery_states(DAY)[emails[0]] == "sent"
+        assert len(messages(outbox)) == 1
+    finally:
+        child.kill()
+        child.communicate()

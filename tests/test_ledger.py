@@ -55,3 +55,34 @@ def test_hard_failures_bounce_at_the_threshold_and_reset_on_success(store: Store
     assert store.record_hard_failure("a@x.org", bounce_after=2)
     assert store.subscribers()[0].status.value == "bounced"
     assert not store.record_hard_failure("unknown@x.org", bounce_after=1)
+
+
+def test_whose_claims_are_alive() -> None:
+    """A claim is taken over only when its run is gone: ended, its process gone, or stale."""
+    import os
+    import socket
+    from datetime import UTC, datetime, timedelta
+
+    from digest.store.ledger import STALE_CLAIM, Claim, claim_alive, claimant
+
+    now = datetime.now(UTC)
+    mine = Claim.parse(claimant(7))
+    assert mine is not None
+    assert mine.here
+    assert mine.run_id == 7
+    assert claim_alive(mine, updated=now, now=now, run_running=True, busy_here=True)
+    assert not claim_alive(mine, updated=now, now=now, run_running=True, busy_here=False)
+    assert not claim_alive(mine, updated=now, now=now, run_running=False, busy_here=True)  # run ended
+    assert not claim_alive(
+        mine, updated=now - STALE_CLAIM - timedelta(1), now=now, run_running=True, busy_here=True
+    )
+    # another container on this host (its own pid numbers): its pid cannot be checked from here
+    other_ns = Claim(socket.gethostname(), "another-namespace", os.getpid(), 3)
+    assert not other_ns.here
+    assert claim_alive(other_ns, updated=now, now=now, run_running=True, busy_here=False)
+    # a process of this machine that is gone
+    dead = Claim.parse(claimant(3).rsplit("|", 2)[0] + f"|{2**22 + 11}|3")
+    assert dead is not None
+    assert not claim_alive(dead, updated=now, now=now, run_running=True, busy_here=False)
+    assert Claim.parse("host:123") is None  # written before claims named their run: abandoned
+    assert not claim_alive(None, updated=now, now=now, run_running=True, busy_here=True)

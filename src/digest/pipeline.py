@@ -25,7 +25,7 @@ from .models import Edition, EditionStory, OutgoingMessage, Subscriber
 from .render import EditionRenderer, RenderedMessage
 from .select import select_stories
 from .store import Store
-from .store.ledger import DeliveryState
+from .store.ledger import DeliveryState, claimant
 from .subscribers import normalize_email, read_subscribers_csv
 
 
@@ -139,12 +139,13 @@ _DELIVERING = _Editions()
 
 
 @contextmanager
-def recorded_run(store: Store, summary: RunSummary) -> Iterator[None]:
+def recorded_run(store: Store, summary: RunSummary) -> Iterator[int]:
     """Record the run in the store: "running" now, then its status, or "failed" if it raised
-    (a crashed send must not look finished: the scheduler resumes unfinished ones)."""
+    (a crashed send must not look finished: the scheduler resumes unfinished ones). Yields the
+    run's id."""
     run_id = store.start_run(summary.edition_id)
     try:
-        yield
+        yield run_id
     except BaseException:
         store.finish_run(run_id, "failed", summary.as_dict())
         raise
@@ -262,13 +263,20 @@ def current_edition(
     return edition
 
 
-def pending_subscribers(store: Store, edition_id: str, summary: RunSummary) -> list[Subscriber]:
-    """Active subscribers this edition has not yet reached."""
+def pending_subscribers(
+    store: Store, edition_id: str, summary: RunSummary, *, planned_only: bool = False
+) -> list[Subscriber]:
+    """Active subscribers this edition has not yet reached; with ``planned_only``, only those an
+    earlier run of it planned (a retry does not send an old edition to newer subscribers)."""
     active = store.subscribers(active_only=True)
     states = store.delivery_states(edition_id)
-    todo = [s for s in active if states.get(s.email) is not DeliveryState.SENT]
+    todo = [
+        s
+        for s in active
+        if states.get(s.email) is not DeliveryState.SENT and (not planned_only or s.email in states)
+    ]
     summary.subscribers_active = len(active)
-    summary.already_sent = len(active) - len(todo)
+    summary.already_sent = sum(1 for s in active if states.get(s.email) is DeliveryState.SENT)
     return todo
 
 
@@ -374,6 +382,7 @@ async def run_edition(
     trigger: str = "cli",
     stop: threading.Event | None = None,
     gather_first: bool = True,
+    planned_only: bool = False,
 ) -> RunSummary:
     """Gather, condense, render and deliver one edition, to those it has not reached yet.
 
@@ -394,6 +403,8 @@ async def run_edition(
             the ledger; the rest stay pending for the next run.
         gather_first: fetch the feeds even when the edition is on record (keeps feed health
             and tomorrow's articles current); the desk's approve button skips it.
+        planned_only: send only to subscribers an earlier run of the edition planned (the
+            desk's retry of an unfinished send), never to those who subscribed since.
 
     An edition already on record is sent as recorded (editors may have corrected it). With
     ``approval = "required"`` an unapproved edition is held: nothing is sent, and approving it
@@ -402,7 +413,7 @@ async def run_edition(
     progress = progress or Progress()
     day = day or edition_day(now, settings)
     summary = RunSummary(edition_id=day.isoformat(), trigger=trigger)
-    with recorded_run(store, summary):
+    with recorded_run(store, summary) as run_id:
         await _send(
             settings,
             store,
@@ -415,8 +426,33 @@ async def run_edition(
             progress=progress,
             stop=stop,
             gather_first=gather_first,
+            planned_only=planned_only,
+            ledger=_RunLedger(store, claimant(run_id)),
         )
     return summary
+
+
+@dataclass(frozen=True, slots=True)
+class _RunLedger:
+    """The store as one run's delivery ledger: its claims name the run, so that another run
+    can tell them from those of a run that is gone (:meth:`Store.release_sending`)."""
+
+    store: Store
+    claimed_by: str
+
+    def mark_sending(self, edition_id: str, email: str, message_id: str) -> bool:
+        return self.store.mark_sending(edition_id, email, message_id, claimed_by=self.claimed_by)
+
+    def mark_sent(self, edition_id: str, email: str) -> None:
+        self.store.mark_sent(edition_id, email)
+
+    def mark_failed(
+        self, edition_id: str, email: str, *, reason: str, code: int | None, permanent: bool
+    ) -> bool:
+        return self.store.mark_failed(edition_id, email, reason=reason, code=code, permanent=permanent)
+
+    def record_hard_failure(self, email: str, *, bounce_after: int) -> bool:
+        return self.store.record_hard_failure(email, bounce_after=bounce_after)
 
 
 async def _send(
@@ -432,6 +468,8 @@ async def _send(
     progress: Progress,
     stop: threading.Event | None,
     gather_first: bool,
+    planned_only: bool,
+    ledger: _RunLedger,
 ) -> None:
     """The body of :func:`run_edition`, filling in ``summary``."""
     trigger = summary.trigger
@@ -459,7 +497,7 @@ async def _send(
     # twice (at most one per connection that was in flight), and nobody none; a run still
     # sending (in another process, or in this one) keeps its rows
     store.release_sending(edition.id, busy_here=_DELIVERING.busy(edition.id))
-    todo = pending_subscribers(store, edition.id, summary)
+    todo = pending_subscribers(store, edition.id, summary, planned_only=planned_only)
     url = transport_url or settings.transport_url()
     summary.destination = url
     if todo:
@@ -473,7 +511,7 @@ async def _send(
                 summary.delivery = await deliver(
                     _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
                     transport=transport,
-                    ledger=store,
+                    ledger=ledger,
                     config=settings.delivery,
                     progress=progress.advance,
                     stop=stop.is_set if stop is not None else None,

@@ -128,7 +128,8 @@ def preview(
     paths["text"].write_text(rendered.text, encoding="utf-8")
     paths["eml"].write_bytes(rendered.message.data)
     err.print(
-        f"Edition {edition.id}: {len(edition.stories)} stories, as {sub.email}; subject: {rendered.subject}"
+        f"Edition {edition.id}: {len(edition.stories)} stories, as {sub.email}; subject: {rendered.subject}",
+        markup=False,
     )
     for p in paths.values():
         click.echo(str(p))

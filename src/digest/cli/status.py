@@ -102,7 +102,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             str(r.id),
             r.edition_id,
             r.started.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            str(r.summary.get("trigger") or "cli"),
+            escape(str(r.summary.get("trigger") or "cli")),
             r.status,
             ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "-",
         )

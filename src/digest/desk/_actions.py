@@ -319,6 +319,7 @@ class Actions:
                     environ=self.desk.environ,
                     trigger=who,
                     gather_first=False,
+                    planned_only=True,
                 )
             )
             return self._page(day), summary_notice(summary, retry=True)
@@ -336,7 +337,7 @@ class Actions:
             raise Refused(
                 409, f"edition {review.id}: sending has not started; approve it or wait for its send time"
             )
-        sending = Sending.of(store.delivery_counts(review.id), running_runs(store), review.id)
+        sending = Sending.of(store, running_runs(store), review.id)
         if not sending.waiting:
             raise Refused(409, f"edition {review.id}: every delivery is done; nothing to retry")
         if sending.running_since is not None and not confirmed:

@@ -47,6 +47,8 @@ def crontab_weekdays(field: str) -> str:
         elif "-" in span:
             first, _, last = span.partition("-")
             low, high = _weekday(first), _weekday(last)
+            if high == 0 and low > 0:
+                high = 7  # a range ending on Sunday ("sat-sun", "mon-sun") ends the week, as 7 does
         else:
             low = _weekday(span)
             high = 7 if slash else low

@@ -19,35 +19,51 @@ from . import schema
 from .base import StoreBase, chunks, utc
 
 _D = schema.deliveries
+_R = schema.runs
 _ED = schema.editions
 _S = schema.subscribers
 
 
-#: A claim from another machine is taken as abandoned after this long: no message stays in
-#: flight for minutes (each SMTP step times out well before).
+#: A claim older than this is abandoned whoever made it: no message stays in flight for
+#: minutes (each SMTP step times out well before).
 STALE_CLAIM = timedelta(minutes=15)
 
 
-def claimant() -> str:
-    """Who claims a delivery: this process, as ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def _pid_namespace() -> str:
+    """Tells apart processes of different containers that share a host name (Linux)."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "-"
 
 
-def claim_alive(claimed_by: str | None, *, updated: datetime, now: datetime, busy_here: bool) -> bool:
-    """Whether the run that claimed a delivery may still be sending it.
+def claimant(run_id: int | None = None) -> str:
+    """Who claims a delivery: ``host|pid namespace|pid|run`` of the sending run."""
+    return f"{socket.gethostname()}|{_pid_namespace()}|{os.getpid()}|{run_id if run_id is not None else '-'}"
 
-    On this machine that is whether its process exists (this process: ``busy_here``); a claim
-    from another machine is trusted until :data:`STALE_CLAIM` old; an unsigned claim (written
-    before claims were signed) is taken as abandoned.
-    """
-    host, _, pid_text = (claimed_by or "").rpartition(":")
-    if not host or not pid_text.isdigit():
-        return False
-    if host != socket.gethostname():
-        return now - updated < STALE_CLAIM
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return busy_here
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    host: str
+    namespace: str
+    pid: int
+    run_id: int | None
+
+    @classmethod
+    def parse(cls, text: str | None) -> Claim | None:
+        parts = (text or "").split("|")
+        if len(parts) != 4 or not parts[2].isdigit():
+            return None
+        run = int(parts[3]) if parts[3].isdigit() else None
+        return cls(parts[0], parts[1], int(parts[2]), run)
+
+    @property
+    def here(self) -> bool:
+        """Made by a process of this machine and container, whose pid this process can check."""
+        return self.host == socket.gethostname() and self.namespace == _pid_namespace()
+
+
+def _process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -57,6 +73,20 @@ def claim_alive(claimed_by: str | None, *, updated: datetime, now: datetime, bus
     except (OverflowError, ValueError):
         return False
     return True
+
+
+def claim_alive(
+    claim: Claim | None, *, updated: datetime, now: datetime, run_running: bool, busy_here: bool
+) -> bool:
+    """Whether the run that claimed a delivery may still be sending it: its claim is fresh, its
+    run is recorded as running, and, when it was made here, its process is still there (this
+    process: ``busy_here``). Anything else, including a claim written before claims were
+    signed, is abandoned."""
+    if claim is None or now - updated > STALE_CLAIM or not run_running:
+        return False
+    if not claim.here:
+        return True
+    return busy_here if claim.pid == os.getpid() else _process_exists(claim.pid)
 
 
 class DeliveryState(StrEnum):
@@ -141,18 +171,21 @@ class LedgerStore(StoreBase):
                 values["attempts"] = 1
             conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
 
-    def mark_sending(self, edition_id: str, email: str, message_id: str) -> bool:
+    def mark_sending(
+        self, edition_id: str, email: str, message_id: str, *, claimed_by: str | None = None
+    ) -> bool:
         """Claim the delivery, about to hand the message over (committed before DATA).
 
         The claim is one conditional UPDATE, so two runs of one edition never both send a
         message: the second finds the row ``sending`` (or ``sent``) and gets False.
+        ``claimed_by`` names the run (:func:`claimant`); default: this process.
         """
         values: dict[str, object] = {
             "state": DeliveryState.SENDING.value,
             "message_id": message_id,
             "attempts": _D.c.attempts + 1,
             "updated": datetime.now(UTC),
-            "claimed_by": claimant(),
+            "claimed_by": claimed_by or claimant(),
         }
         claimable = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
         with self.begin() as conn:
@@ -168,9 +201,9 @@ class LedgerStore(StoreBase):
 
     def release_sending(self, edition_id: str, *, busy_here: bool = False) -> int:
         """Make ``sending`` rows of an edition claimable again when the run that claimed them is
-        gone (killed mid-send); rows of a run still sending stay its own, so two runs of one
-        edition never send a message twice. Called as a run starts; returns how many were
-        released (each may have reached its reader).
+        gone (killed mid-send, or ended); rows of a run still sending stay its own, so two runs
+        of one edition never send a message twice. Called as a run starts; returns how many
+        were released (each may have reached its reader).
 
         Args:
             busy_here: this process is delivering the edition already (its rows are live).
@@ -182,11 +215,20 @@ class LedgerStore(StoreBase):
                     _D.c.edition_id == edition_id, _D.c.state == DeliveryState.SENDING.value
                 )
             ).all()
-            gone = [
-                r.email
-                for r in rows
-                if not claim_alive(r.claimed_by, updated=utc(r.updated) or now, now=now, busy_here=busy_here)
-            ]
+            claims = {r.email: Claim.parse(r.claimed_by) for r in rows}
+            runs = {c.run_id for c in claims.values() if c is not None and c.run_id is not None}
+            running = (
+                set(conn.scalars(select(_R.c.id).where(_R.c.id.in_(runs), _R.c.status == "running")))
+                if runs
+                else set()
+            )
+
+            def alive(email: str, updated: datetime) -> bool:
+                claim = claims[email]
+                in_run = claim is not None and (claim.run_id is None or claim.run_id in running)
+                return claim_alive(claim, updated=updated, now=now, run_running=in_run, busy_here=busy_here)
+
+            gone = [r.email for r in rows if not alive(r.email, utc(r.updated) or now)]
             released = 0
             for batch in chunks(gone):
                 res = conn.execute(
@@ -237,12 +279,15 @@ class LedgerStore(StoreBase):
         # "failed" + permanent stays on the row while a later attempt is "sending": check the flag
         return bool(before is not None and before.permanent and before.state != DeliveryState.SENT.value)
 
-    def delivery_counts(self, edition_id: str) -> dict[str, int]:
+    def delivery_counts(self, edition_id: str, *, active_only: bool = False) -> dict[str, int]:
+        """State -> number of deliveries; ``active_only``: of subscribers still active (those a
+        rerun would still send to)."""
+        query = select(_D.c.state, func.count()).where(_D.c.edition_id == edition_id)
+        if active_only:
+            active = select(_S.c.email).where(_S.c.status == "active")
+            query = query.where(_D.c.email.in_(active))
         with self.begin() as conn:
-            rows = conn.execute(
-                select(_D.c.state, func.count()).where(_D.c.edition_id == edition_id).group_by(_D.c.state)
-            )
-            return {r[0]: r[1] for r in rows}
+            return {r[0]: r[1] for r in conn.execute(query.group_by(_D.c.state))}
 
     def failed_deliveries(self, *, edition_id: str | None = None, limit: int = 100) -> list[DeliveryRecord]:
         q = select(_D).where(_D.c.state == DeliveryState.FAILED.value)
