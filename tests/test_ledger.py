@@ -70,19 +70,18 @@ def test_whose_claims_are_alive() -> None:
     assert mine is not None
     assert mine.here
     assert mine.run_id == 7
-    assert claim_alive(mine, updated=now, now=now, run_running=True, busy_here=True)
-    assert not claim_alive(mine, updated=now, now=now, run_running=True, busy_here=False)
-    assert not claim_alive(mine, updated=now, now=now, run_running=False, busy_here=True)  # run ended
-    assert not claim_alive(
-        mine, updated=now - STALE_CLAIM - timedelta(1), now=now, run_running=True, busy_here=True
-    )
+    assert claim_alive(mine, updated=now, now=now, run_running=True)  # a run beside the caller
+    runless = Claim.parse(claimant())  # this process, naming no run: nothing of it is still sending
+    assert not claim_alive(runless, updated=now, now=now, run_running=True)
+    assert not claim_alive(mine, updated=now, now=now, run_running=False)  # run ended
+    assert not claim_alive(mine, updated=now - STALE_CLAIM - timedelta(1), now=now, run_running=True)
     # another container on this host (its own pid numbers): its pid cannot be checked from here
     other_ns = Claim(socket.gethostname(), "another-namespace", os.getpid(), 3)
     assert not other_ns.here
-    assert claim_alive(other_ns, updated=now, now=now, run_running=True, busy_here=False)
+    assert claim_alive(other_ns, updated=now, now=now, run_running=True)
     # a process of this machine that is gone
     dead = Claim.parse(claimant(3).rsplit("|", 2)[0] + f"|{2**22 + 11}|3")
     assert dead is not None
-    assert not claim_alive(dead, updated=now, now=now, run_running=True, busy_here=False)
+    assert not claim_alive(dead, updated=now, now=now, run_running=True)
     assert Claim.parse("host:123") is None  # written before claims named their run: abandoned
-    assert not claim_alive(None, updated=now, now=now, run_running=True, busy_here=True)
+    assert not claim_alive(None, updated=now, now=now, run_running=True)

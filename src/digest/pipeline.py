@@ -8,7 +8,6 @@ function or object from its own module; this module only wires them together.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,32 +109,6 @@ class RunSummary:
             "held": self.held,
             "stopped": self.stopped,
         }
-
-
-class _Editions:
-    """The editions this process is delivering now, so that a second run of one of them in
-    this process (the desk's retry beside the scheduler) leaves the first one's claims alone."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count: Counter[str] = Counter()
-
-    def busy(self, edition_id: str) -> bool:
-        with self._lock:
-            return self._count[edition_id] > 0
-
-    @contextmanager
-    def holding(self, edition_id: str) -> Iterator[None]:
-        with self._lock:
-            self._count[edition_id] += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._count[edition_id] -= 1
-
-
-_DELIVERING = _Editions()
 
 
 @contextmanager
@@ -496,7 +469,7 @@ async def _send(
     # rows a killed run left "sending" are claimable again: their readers may get a copy
     # twice (at most one per connection that was in flight), and nobody none; a run still
     # sending (in another process, or in this one) keeps its rows
-    store.release_sending(edition.id, busy_here=_DELIVERING.busy(edition.id))
+    store.release_sending(edition.id)
     todo = pending_subscribers(store, edition.id, summary, planned_only=planned_only)
     url = transport_url or settings.transport_url()
     summary.destination = url
@@ -506,16 +479,15 @@ async def _send(
         renderer = EditionRenderer(edition, settings, secret=secret, now=now)
         if progress.stage:
             progress.stage("deliver", len(todo))
-        with _DELIVERING.holding(edition.id):
-            async with open_transport(url, settings.delivery, environ=environ) as transport:
-                summary.delivery = await deliver(
-                    _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
-                    transport=transport,
-                    ledger=ledger,
-                    config=settings.delivery,
-                    progress=progress.advance,
-                    stop=stop.is_set if stop is not None else None,
-                )
+        async with open_transport(url, settings.delivery, environ=environ) as transport:
+            summary.delivery = await deliver(
+                _messages(renderer, todo, store=store, edition_id=edition.id, summary=summary),
+                transport=transport,
+                ledger=ledger,
+                config=settings.delivery,
+                progress=progress.advance,
+                stop=stop.is_set if stop is not None else None,
+            )
         summary.stopped = bool(stop is not None and stop.is_set() and summary.delivery.aborted)
 
 
@@ -602,7 +574,6 @@ async def preview_edition(
     day: date | None = None,
     subscriber: Subscriber | None = None,
     environ: Mapping[str, str],
-    gather_first: bool = True,
     progress: Progress | None = None,
 ) -> tuple[Edition, Subscriber, RenderedMessage | None]:
     """The edition as a given subscriber (default: the first active one) would get it; sends nothing.
@@ -612,12 +583,19 @@ async def preview_edition(
     progress = progress or Progress()
     day = day or edition_day(now, settings)
     summary = RunSummary(edition_id=day.isoformat())
-    import_subscribers(store, settings.subscribers_path, summary)
-    if gather_first and store.edition(day.isoformat()) is None:
-        await gather_into_store(settings, store, now=now, progress=progress, summary=summary)
-    edition = current_edition(
-        settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
+    edition = await _draft(
+        settings,
+        store,
+        summary,
+        now=now,
+        day=day,
+        subscribers_csv=None,
+        environ=environ,
+        progress=progress,
+        stop=None,
+        gather_first=False,
     )
+    assert edition is not None  # only a stop gives None
     if subscriber is None:
         active = store.subscribers(active_only=True)
         subscriber = active[0] if active else SAMPLE_SUBSCRIBER

@@ -100,13 +100,13 @@ class _Run:
         self.sent = self.retried = self.failed = self.bounced = self.attempts = self.skipped = 0
         self.reasons: Counter[str] = Counter()
         self.aborted: TransportUnavailable | None = None
-        self.halted = asyncio.Event()  # set by a stop: waits for a rate-limit slot end at once
+        self.halted = asyncio.Event()  # set with aborted or error: rate-limit waits end at once
 
     async def produce(self, messages: Iterable[OutgoingMessage]) -> None:
         try:
             for message in messages:
                 await self.window.acquire()
-                if self.aborted or self.error:
+                if self._stopping():
                     break
                 self.outstanding += 1
                 self.queue.put_nowait(_Job(message))
@@ -118,6 +118,12 @@ class _Run:
 
     def _stopping(self) -> bool:
         return self.aborted is not None or self.error is not None
+
+    def _abort(self, why: TransportUnavailable) -> None:
+        """Stop claiming messages (a stop was asked for, or the transport is unusable); workers
+        waiting for a rate-limit slot give up the wait."""
+        self.aborted = self.aborted or why
+        self.halted.set()
 
     async def _pause(self, seconds: float) -> None:
         """Wait for a rate-limit slot, or less when a stop comes first."""
@@ -133,8 +139,7 @@ class _Run:
     async def watch(self, stop: Callable[[], bool]) -> None:
         while not stop():
             await asyncio.sleep(STOP_POLL)
-        self.aborted = self.aborted or Stopped()
-        self.halted.set()
+        self._abort(Stopped())
         # wake the producer if it waits for room, and settle whatever is queued or waiting to retry
         self.window.release()
         self._check_done()
@@ -146,11 +151,12 @@ class _Run:
                 await self.attempt(job)
             except Exception as exc:  # the ledger failed: stop the run, keep the cause
                 self.error = self.error or exc
+                self.halted.set()
                 self._finish(job)
 
     async def attempt(self, job: _Job) -> None:
         m = job.message
-        if self.aborted is not None or self.error is not None:
+        if self._stopping():
             self._finish(job)  # left pending in the ledger: a rerun sends it
             return
         wait = self.limiter.reserve(asyncio.get_running_loop().time())
@@ -168,7 +174,7 @@ class _Run:
         try:
             await self.transport.send(m)
         except TransportUnavailable as exc:
-            self.aborted = self.aborted or exc
+            self._abort(exc)
             self._fail(job, exc, permanent=False)
         except DeliveryError as exc:
             if not exc.permanent and job.attempts < self.config.max_attempts:

@@ -75,18 +75,17 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def claim_alive(
-    claim: Claim | None, *, updated: datetime, now: datetime, run_running: bool, busy_here: bool
-) -> bool:
+def claim_alive(claim: Claim | None, *, updated: datetime, now: datetime, run_running: bool) -> bool:
     """Whether the run that claimed a delivery may still be sending it: its claim is fresh, its
-    run is recorded as running, and, when it was made here, its process is still there (this
-    process: ``busy_here``). Anything else, including a claim written before claims were
-    signed, is abandoned."""
+    run is recorded as running, and, when it was made here, its process is still there. A
+    claim of this very process is alive only when it names a run (which then runs beside the
+    caller); anything else, including a claim written before claims were signed, is abandoned.
+    """
     if claim is None or now - updated > STALE_CLAIM or not run_running:
         return False
     if not claim.here:
         return True
-    return busy_here if claim.pid == os.getpid() else _process_exists(claim.pid)
+    return claim.run_id is not None if claim.pid == os.getpid() else _process_exists(claim.pid)
 
 
 class DeliveryState(StrEnum):
@@ -199,14 +198,11 @@ class LedgerStore(StoreBase):
             conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
             return True
 
-    def release_sending(self, edition_id: str, *, busy_here: bool = False) -> int:
+    def release_sending(self, edition_id: str) -> int:
         """Make ``sending`` rows of an edition claimable again when the run that claimed them is
         gone (killed mid-send, or ended); rows of a run still sending stay its own, so two runs
         of one edition never send a message twice. Called as a run starts; returns how many
         were released (each may have reached its reader).
-
-        Args:
-            busy_here: this process is delivering the edition already (its rows are live).
         """
         now = datetime.now(UTC)
         with self.begin() as conn:
@@ -226,7 +222,7 @@ class LedgerStore(StoreBase):
             def alive(email: str, updated: datetime) -> bool:
                 claim = claims[email]
                 in_run = claim is not None and (claim.run_id is None or claim.run_id in running)
-                return claim_alive(claim, updated=updated, now=now, run_running=in_run, busy_here=busy_here)
+                return claim_alive(claim, updated=updated, now=now, run_running=in_run)
 
             gone = [r.email for r in rows if not alive(r.email, utc(r.updated) or now)]
             released = 0

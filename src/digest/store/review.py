@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from ..errors import InputError
 from ..models import Edition
@@ -199,11 +199,6 @@ class ReviewStore(StoreBase):
                 select(_EV).where(_EV.c.edition_id == edition_id).order_by(_EV.c.id.desc()).limit(limit)
             ).all()
         return [EditionEvent(at=utc(r.at) or _now(), actor=r.actor, action=r.action) for r in rows]
-
-    def edition_sent_count(self, edition_id: str) -> int:
-        with self.begin() as conn:
-            n = conn.scalar(select(func.count()).where(_D.c.edition_id == edition_id, _D.c.state == "sent"))
-        return int(n or 0)
 
     @staticmethod
     def _log(conn: Connection, edition_id: str, actor: str, action: str) -> None:
