@@ -27,13 +27,12 @@ from .. import editing
 from ..errors import DigestError, InputError
 from ..models import Edition
 from ..pipeline import RunSummary, approve_edition, prepare_edition, run_edition, send_test
-from ..store.review import EditionMissing, EditionReview, EditionSealed
+from ..store.review import EditionMissing, EditionReview, check_open
 from ._context import (
     Desk,
     Refused,
     actor,
     anchor,
-    ensure_fresh,
     form_revision,
     parse_day,
     read_form,
@@ -127,13 +126,7 @@ class Actions:
 
     def _review(self, day: date, revision: int) -> EditionReview:
         """The edition's review, once it is shown to be open and as the editor saw it."""
-        review = self.desk.store.edition_review(day.isoformat())
-        if review is None:
-            raise EditionMissing(f"edition {day.isoformat()}: none on record")
-        if review.sealed_at is not None:
-            raise EditionSealed(f"edition {review.id}: sending has started; it no longer changes")
-        ensure_fresh(review, revision)
-        return review
+        return check_open(day.isoformat(), self.desk.store.edition_review(day.isoformat()), revision)
 
     def _revise(
         self, day: date, revision: int, who: str, change: Callable[[Edition], tuple[Edition, str]]
@@ -142,7 +135,7 @@ class Actions:
         self._review(day, revision)
         edition = self.desk.store.edition(day.isoformat())
         if edition is None:
-            raise EditionMissing(f"edition {day.isoformat()}: none on record")
+            raise EditionMissing(day.isoformat())
         changed, action = change(edition)
         return self.desk.store.revise_edition(changed, revision=revision, actor=who, action=action)
 
@@ -228,7 +221,7 @@ class Actions:
         try:
             edition = self.desk.store.edition(day.isoformat())
             if edition is None:
-                raise EditionMissing(f"edition {day.isoformat()}: none on record")
+                raise EditionMissing(day.isoformat())
             placed = edition.stories[editing.find_story(edition, story)]
         except DigestError as exc:
             raise Refused(status_of(exc), str(exc)) from exc
@@ -332,7 +325,7 @@ class Actions:
         store = self.desk.store
         review = store.edition_review(day.isoformat())
         if review is None:
-            raise EditionMissing(f"edition {day.isoformat()}: none on record")
+            raise EditionMissing(day.isoformat())
         if review.sealed_at is None:
             raise Refused(
                 409, f"edition {review.id}: sending has not started; approve it or wait for its send time"

@@ -20,7 +20,7 @@ from ..config import Settings
 from ..errors import DeliveryError, DigestError, InputError
 from ..schedule.cron import review_day
 from ..store import Store
-from ..store.review import EditionConflict, EditionMissing, EditionReview, EditionSealed
+from ..store.review import EditionConflict, EditionMissing, EditionSealed
 from ._guard import ACTOR_KEY, DEFAULT_ACTOR, form_token, same_origin
 
 NOTICE_COOKIE = "digest_desk_notice"
@@ -170,15 +170,6 @@ def form_revision(form: FormData) -> int:
     if not raw.isdigit():
         raise InputError("revision: missing or not a number; reload the page")
     return int(raw)
-
-
-def ensure_fresh(review: EditionReview, revision: int) -> None:
-    """Raise the store's own conflict error when the edition moved on since the form was made."""
-    if review.revision != revision:
-        raise EditionConflict(
-            f"edition {review.id}: changed since you loaded it (revision {review.revision}, "
-            f"yours {revision}); reload and make your change again"
-        )
 
 
 def anchor(story_id: str) -> str:

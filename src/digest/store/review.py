@@ -33,13 +33,41 @@ _D = schema.deliveries
 class EditionSealed(InputError):
     """The edition is being sent or was sent: it no longer changes."""
 
+    def __init__(self, edition_id: str) -> None:
+        super().__init__(f"edition {edition_id}: sending has started; it no longer changes")
+
 
 class EditionConflict(InputError):
     """The edition changed since the editor loaded it."""
 
+    def __init__(self, edition_id: str, current: int, given: int | None) -> None:
+        super().__init__(
+            f"edition {edition_id}: changed since you loaded it (revision {current}, "
+            f"yours {given}); reload and make your change again"
+        )
+
 
 class EditionMissing(InputError):
     """No edition is on record for that day."""
+
+    def __init__(self, edition_id: str) -> None:
+        super().__init__(f"edition {edition_id}: none on record")
+
+
+def check_open(edition_id: str, review: EditionReview | None, revision: int | None) -> EditionReview:
+    """``review`` when the edition exists, is not sealed and (unless ``revision`` is None) is at
+    ``revision``: what an editor's change needs. Contains no I/O.
+
+    Raises:
+        EditionMissing, EditionSealed, EditionConflict.
+    """
+    if review is None:
+        raise EditionMissing(edition_id)
+    if review.sealed_at is not None:
+        raise EditionSealed(edition_id)
+    if revision is not None and review.revision != revision:
+        raise EditionConflict(edition_id, review.revision, revision)
+    return review
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +204,7 @@ class ReviewStore(StoreBase):
                 select(_ED.c.sealed_at, _ED.c.approved_at, _ED.c.held_at).where(_ED.c.id == edition_id)
             ).one_or_none()
             if row is None:
-                raise EditionMissing(f"edition {edition_id}: none on record")
+                raise EditionMissing(edition_id)
             if row.sealed_at is not None:
                 return True
             if require_approval and row.approved_at is None:
@@ -204,18 +232,11 @@ class ReviewStore(StoreBase):
     def _log(conn: Connection, edition_id: str, actor: str, action: str) -> None:
         conn.execute(insert(_EV).values(edition_id=edition_id, at=_now(), actor=actor[:200], action=action))
 
-    @staticmethod
-    def _refuse(conn: Connection, edition_id: str, revision: int | None) -> None:
-        query = select(_ED.c.revision, _ED.c.sealed_at).where(_ED.c.id == edition_id)
-        row = conn.execute(query).one_or_none()
-        if row is None:
-            raise EditionMissing(f"edition {edition_id}: none on record")
-        if row.sealed_at is not None:
-            raise EditionSealed(f"edition {edition_id}: sending has started; it no longer changes")
-        raise EditionConflict(
-            f"edition {edition_id}: changed since you loaded it (revision {row.revision}, "
-            f"yours {revision}); reload and make your change again"
-        )
+    def _refuse(self, conn: Connection, edition_id: str, revision: int | None) -> None:
+        """Raise why a conditional update of the edition matched no row."""
+        row = conn.execute(select(_ED).where(_ED.c.id == edition_id)).one_or_none()
+        review = check_open(edition_id, _review(row) if row is not None else None, revision)
+        raise EditionConflict(edition_id, review.revision, revision)  # changed in between
 
 
 def _review(r: Row[Any]) -> EditionReview:
