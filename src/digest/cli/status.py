@@ -34,7 +34,8 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     with open_store(store_url(s, db)) as store:
         runs = store.recent_runs(limit)
         editions = list(dict.fromkeys(r.edition_id for r in runs))
-        counts = {e: store.delivery_counts(e) for e in editions}
+        found = store.delivery_counts_of(editions)
+        counts = {e: found.get(e, {}) for e in editions}
         failed = store.failed_deliveries(limit=100)
         feeds = store.feed_states()
         reviews = store.edition_reviews(limit=5)

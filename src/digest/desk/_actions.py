@@ -40,7 +40,7 @@ from ._context import (
     status_of,
     text_field,
 )
-from ._pages import NO_DRAFT, Draft, Pages, Sending, running_runs
+from ._pages import NO_DRAFT, Draft, Pages, Sending
 
 Outcome = tuple[str, str]  # (where to go back to, the notice to show there)
 Work = Callable[[date, FormData, str], Awaitable[Outcome]]
@@ -330,7 +330,7 @@ class Actions:
             raise Refused(
                 409, f"edition {review.id}: sending has not started; approve it or wait for its send time"
             )
-        sending = Sending.of(store, running_runs(store), review.id)
+        sending = Sending.load(store, review.id)
         if not sending.waiting:
             raise Refused(409, f"edition {review.id}: every delivery is done; nothing to retry")
         if sending.running_since is not None and not confirmed:

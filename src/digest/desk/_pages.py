@@ -53,13 +53,26 @@ class Sending:
     running_since: datetime | None = None  # a run of the edition recorded as still running
 
     @classmethod
-    def of(cls, store: Store, running: Mapping[str, datetime], edition_id: str) -> Sending:
-        """Delivered counts every reader; waiting only the active ones, whom a retry would
-        still send to (one who unsubscribed since is not waited for)."""
-        delivered = store.delivery_counts(edition_id).get("sent", 0)
-        active = store.delivery_counts(edition_id, active_only=True)
+    def of(
+        cls,
+        counts: Mapping[str, int],
+        active: Mapping[str, int],
+        running: Mapping[str, datetime],
+        edition_id: str,
+    ) -> Sending:
+        """From the edition's delivery counts: delivered counts every reader; waiting only the
+        active ones (``active``), whom a retry would still send to."""
         waiting = sum(n for state, n in active.items() if state != "sent")
-        return cls(delivered, waiting, running.get(edition_id))
+        return cls(counts.get("sent", 0), waiting, running.get(edition_id))
+
+    @classmethod
+    def load(cls, store: Store, edition_id: str) -> Sending:
+        return cls.of(
+            store.delivery_counts(edition_id),
+            store.delivery_counts(edition_id, active_only=True),
+            running_runs(store),
+            edition_id,
+        )
 
 
 def running_runs(store: Store) -> dict[str, datetime]:
@@ -135,7 +148,8 @@ class Pages:
             preview_error = str(exc)
         total = len(edition.stories)
         counts = store.delivery_counts(edition.id)
-        sending = Sending.of(store, running_runs(store), edition.id)
+        active = store.delivery_counts(edition.id, active_only=True)
+        sending = Sending.of(counts, active, running_runs(store), edition.id)
         today = self.desk.today()
         offer_prepare = offer_prepare or (day < today and store.edition(today.isoformat()) is None)
         return self.desk.render(
@@ -163,10 +177,15 @@ class Pages:
         """Past editions, latest first, with their state and deliveries."""
         store = self.desk.store
         reviews = store.edition_reviews(limit=60)
-        counts = {r.id: store.delivery_counts(r.id) for r in reviews}
+        ids = [r.id for r in reviews]
+        counts = store.delivery_counts_of(ids)
+        active = store.delivery_counts_of(ids, active_only=True)
         running = running_runs(store)
-        sending = {r.id: Sending.of(store, running, r.id) for r in reviews}
-        rows = [(r, _state(r, sending[r.id]), _state_class(r, sending[r.id]), counts[r.id]) for r in reviews]
+        sending = {i: Sending.of(counts.get(i, {}), active.get(i, {}), running, i) for i in ids}
+        rows = [
+            (r, _state(r, sending[r.id]), _state_class(r, sending[r.id]), counts.get(r.id, {}))
+            for r in reviews
+        ]
         has_today = any(r.id == self.desk.today().isoformat() for r in reviews)
         return self.desk.render(request, "editions.html", rows=rows, offer_prepare=not has_today)
 
