@@ -38,7 +38,10 @@ def test_editor_corrects_an_edition_before_it_goes_out(tmp_path: Path, repo_root
 
     sent = runner.invoke(main, ["run", *base, "--transport", f"file:{tmp_path / 'out'}", "-q"])
     assert sent.exit_code == 0, sent.output
-    raw = next((tmp_path / "out").glob("*.eml")).read_bytes()
+    # Ada reads every topic, so the edited story is in her copy (José's topics exclude it);
+    # picked by name, never by the order the filesystem lists the files in
+    [ada] = (tmp_path / "out").glob("*--ada@example.org.eml")
+    raw = ada.read_bytes()
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Corrected &lt;headline&gt; by the editor" in html

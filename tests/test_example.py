@@ -13,7 +13,13 @@ from digest.gather import gather, group_stories
 def test_example_feeds_group_into_the_two_shared_stories(repo_root: Path) -> None:
     s = load_config(repo_root / "examples" / "digest.toml")
     result = asyncio.run(
-        gather(s.feed_specs, config=s.gather, states={}, seen=lambda ids: set(), now=datetime.now(UTC))
+        gather(
+            s.feed_specs,
+            config=s.gather,
+            states={},
+            seen=lambda ids: set(),
+            now=datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
+        )
     )
     assert not result.failed
     assert len(result.articles) >= 20
