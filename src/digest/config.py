@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from .crontab import cron_trigger  # the scheduler's own reading of a crontab line
 from .errors import ConfigError
 from .models import FeedSpec
 
@@ -256,8 +257,6 @@ class Settings(_Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, v: str) -> str:
-        from .schedule.cron import cron_trigger  # the scheduler's own reading of a crontab line
-
         try:
             cron_trigger(v, ZoneInfo("UTC"))
         except ValueError as exc:

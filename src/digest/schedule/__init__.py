@@ -8,12 +8,11 @@ send is still within ``misfire_grace`` (it then runs once, however many times we
 not (skipped, logged and recorded as missed). One scheduler per store: :func:`hold_lock`.
 """
 
+from ..crontab import cron_trigger, crontab_weekdays
 from .cron import (
     KINDS,
     EditionTrigger,
     Kind,
-    cron_trigger,
-    crontab_weekdays,
     edition_day,
     grace,
     human,
