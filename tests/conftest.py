@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from digest.store import Store, open_store
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
@@ -36,6 +38,19 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A new, empty store's URL."""
+    return f"sqlite:///{tmp_path / 'digest.db'}"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A new store, open (tests reach it through its API, never its file)."""
+    with open_store(store_url) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -206,6 +206,15 @@ def outgoing(
     return OutgoingMessage(edition, sender, recipient, str(msg["Message-ID"]), msg.as_bytes())
 
 
+def worker_ledger(store: Any, cfg: Any) -> Any:
+    """The ledger a worker of ``store`` sends with (a fresh lease, long enough for any test)."""
+    from datetime import timedelta
+
+    from digest.sending import WorkerLedger
+
+    return WorkerLedger(store, store.register_worker(lease=timedelta(hours=1)), bounce_after=cfg.bounce_after)
+
+
 _SENTENCES = [
     "The harbour authority said on {day} that the new container terminal would open in spring.",
     "Officials expect the expansion to double the port's capacity within three years.",

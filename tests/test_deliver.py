@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import dkim
@@ -17,6 +19,7 @@ from digest.config import DeliveryConfig
 from digest.deliver import (
     DeliveryReport,
     FileTransport,
+    LedgerReport,
     MemoryTransport,
     RateLimiter,
     Transport,
@@ -30,7 +33,7 @@ from digest.errors import ConfigError, DeliveryError, StorageError
 from digest.models import OutgoingMessage, Subscriber
 from digest.store import Store, open_store
 from digest.store.ledger import DeliveryState
-from smtpd_helpers import outgoing
+from smtpd_helpers import outgoing, worker_ledger
 
 EDITION = "2026-01-05"
 
@@ -48,6 +51,10 @@ def config(**kw: object) -> DeliveryConfig:
 def send_all(
     msgs: object, transport: Transport, ledger: object, cfg: DeliveryConfig, **kw: object
 ) -> DeliveryReport:
+    """Deliver through a fresh worker's ledger of the store (or through ``ledger`` as it is)."""
+    if isinstance(ledger, Store):
+        ledger = worker_ledger(ledger, cfg)
+
     async def go() -> DeliveryReport:
         async with transport:
             return await deliver(msgs, transport=transport, ledger=ledger, config=cfg, **kw)  # type: ignore[arg-type]
@@ -158,12 +165,14 @@ def test_a_refused_message_or_a_rerun_of_one_edition_bounces_nobody(store: Store
 
 def test_a_delivery_claimed_by_another_run_is_skipped(store: Store) -> None:
     store.plan_deliveries(EDITION, ["a@example.org", "b@example.org"])
-    assert store.mark_sending(EDITION, "a@example.org", "<m1@x>") is True  # another run has it
+    other = store.register_worker(name="other", lease=timedelta(milliseconds=300))
+    assert store.mark_sending(EDITION, "a@example.org", "<m1@x>", claimed_by=other) is True
     t = MemoryTransport()
     report = send_all([outgoing("a@example.org"), outgoing("b@example.org")], t, store, config())
     assert [m.recipient for m in t.outbox] == ["b@example.org"]
     assert (report.sent, report.skipped) == (1, 1)
-    assert store.release_sending(EDITION) == 1  # as the next run starts: a crash's leftovers
+    time.sleep(0.4)  # the other worker's lease runs out (it died): its claim is given back
+    assert store.release_expired().deliveries == 1
     assert store.delivery_states(EDITION)["a@example.org"] is DeliveryState.PENDING
 
 
@@ -215,8 +224,11 @@ def test_an_unusable_transport_stops_the_run_and_leaves_the_rest_pending(store: 
 
 def test_a_broken_ledger_stops_the_run_with_its_error(store: Store) -> None:
     class Broken:
-        def mark_sending(self, *a: object) -> bool:
+        def claim(self, *a: object) -> bool:
             raise StorageError("store x: disk I/O error")
+
+        async def flush(self) -> LedgerReport:
+            return LedgerReport()
 
     with pytest.raises(StorageError, match="disk I/O"):
         send_all([outgoing(f"r{i}@example.org") for i in range(10)], MemoryTransport(), Broken(), config())

@@ -40,9 +40,10 @@ from digest.desk import check_binding, create_app, is_loopback
 from digest.desk._context import shown_transport
 from digest.errors import ConfigError, InputError, UsageError
 from digest.models import SubscriberStatus
-from digest.pipeline import prepare_edition, run_edition
+from digest.pipeline import RunContext, prepare_edition, run_edition
 from digest.store import Store, open_store
 from smtpd_helpers import Recorder, free_port, smtp_server
+from store_helpers import settle
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 DAY = "2026-11-26"
@@ -62,7 +63,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple
     settings = load_config(root / "examples" / "digest.toml")
     db = root / "prepared.db"
     with open_store(db) as store:
-        summary = asyncio.run(prepare_edition(settings, store, now=NOW, environ=ENV, trigger="desk"))
+        summary = asyncio.run(
+            prepare_edition(RunContext(settings, store, now=NOW, environ=ENV, trigger="desk"))
+        )
     assert summary.stories == 15
     return settings, db
 
@@ -478,7 +481,10 @@ def test_a_sealed_edition_is_read_only(
     client = make_client()
     state = load(client)
     summary = asyncio.run(
-        run_edition(settings, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV, gather_first=False)
+        run_edition(
+            RunContext(settings, store, now=NOW, environ=ENV, transport_url=f"file:{outbox}"),
+            gather_first=False,
+        )
     )
     assert summary.delivery is not None
     assert summary.delivery.sent == 5
@@ -503,7 +509,9 @@ def test_approving_a_held_edition_sends_it_with_the_edit(
     make_client: Factory, settings: Settings, store: Store, outbox: Path
 ) -> None:
     required = settings.model_copy(update={"approval": "required"})
-    held = asyncio.run(run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    held = asyncio.run(
+        run_edition(RunContext(required, store, now=NOW, environ=ENV, transport_url=f"file:{outbox}"))
+    )
     assert held.held
     assert not outbox.exists()
     client = make_client(approval="required")
@@ -725,7 +733,7 @@ def test_an_approve_and_send_leaves_the_desk_answering(
 ) -> None:
     required = settings.model_copy(update={"approval": "required"})
     assert asyncio.run(
-        run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV)
+        run_edition(RunContext(required, store, now=NOW, environ=ENV, transport_url=f"file:{outbox}"))
     ).held
     gate = GatedSMTP()
     with smtp_server(gate) as smtp:
@@ -804,7 +812,7 @@ def test_a_send_that_did_not_finish_is_shown_and_retried_nobody_twice(
     update = {"delivery": settings.delivery.model_copy(update=NO_BACKOFF)}
     required = settings.model_copy(update={"approval": "required", **update})
     assert asyncio.run(
-        run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV)
+        run_edition(RunContext(required, store, now=NOW, environ=ENV, transport_url=f"file:{outbox}"))
     ).held
     nobody = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
     down = make_client(approval="required", transport=nobody, update=update)
@@ -913,7 +921,9 @@ def test_the_desk_shows_the_transport_it_sends_through(
     assert "s3cret" not in page
     assert "editor@" not in page
     required = settings.model_copy(update={"approval": "required"})
-    asyncio.run(run_edition(required, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    asyncio.run(
+        run_edition(RunContext(required, store, now=NOW, environ=ENV, transport_url=f"file:{outbox}"))
+    )
     assert "Sends via <code>smtp://mail.example.org:587</code>" in client.get("/").text
     # without --transport: the config's [delivery] transport
     configured = create_app(required, store, environ=ENV, clock=lambda: NOW)
@@ -934,7 +944,9 @@ def test_an_unsubscribe_through_the_desk_app_is_honoured_by_the_next_send(
     assert next(s for s in store.subscribers() if s.email == "ada@example.org").status is (
         SubscriberStatus.UNSUBSCRIBED
     )
-    asyncio.run(run_edition(settings, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    asyncio.run(
+        run_edition(RunContext(settings, store, now=NOW, environ=ENV, transport_url=f"file:{outbox}"))
+    )
     recipients = {str(m["To"]) for m in messages(outbox)}
     assert len(recipients) == 4
     assert not any("ada@example.org" in r for r in recipients)
@@ -944,7 +956,9 @@ def test_the_list_unsubscribe_header_of_a_sent_message_is_answered_here(
     make_client: Factory, settings: Settings, store: Store, outbox: Path, db: Path
 ) -> None:
     """Follow the https URL a mail client finds in List-Unsubscribe, as RFC 8058 has it do."""
-    asyncio.run(run_edition(settings, store, now=NOW, transport_url=f"file:{outbox}", environ=ENV))
+    asyncio.run(
+        run_edition(RunContext(settings, store, now=NOW, environ=ENV, transport_url=f"file:{outbox}"))
+    )
     msg = next(m for m in messages(outbox) if "grace@example.org" in str(m["To"]))
     https = re.search(r"<(https://[^>]+)>", str(msg["List-Unsubscribe"]))
     assert https is not None
@@ -1148,10 +1162,8 @@ def _send_all_but_one(store: Store) -> list[str]:
     store.seal_or_hold(DAY, require_approval=False, actor="schedule")
     store.plan_deliveries(DAY, emails)
     for e in emails[1:]:
-        store.mark_sending(DAY, e, f"<{e}>")
-        store.mark_sent(DAY, e)
-    store.mark_sending(DAY, emails[0], "<x>")
-    store.mark_failed(DAY, emails[0], reason="451 try later", code=451, permanent=False)
+        settle(store, DAY, e)
+    settle(store, DAY, emails[0], "failed", reason="451 try later", code=451)
     return emails
 
 
@@ -1177,11 +1189,11 @@ def test_a_reader_who_left_is_not_waited_for(make_client: Factory, store: Store)
     assert "Retry sending</button>" not in page
 
 
-def test_a_retry_takes_over_the_claims_of_a_run_that_ended_in_a_live_process(
+def test_a_retry_takes_over_the_claims_of_a_lease_that_ran_out_in_a_live_process(
     make_client: Factory, store: Store, db: Path, outbox: Path
 ) -> None:
-    """The scheduler's run raised after claiming a message and the scheduler lives on: its claim
-    names a run recorded as failed, so a retry takes it over."""
+    """A process claimed a message and lives on, but its heartbeat stopped (a hung worker): once
+    its lease runs out, a retry takes its claim over."""
     import subprocess
     import sys
     import textwrap
@@ -1189,12 +1201,12 @@ def test_a_retry_takes_over_the_claims_of_a_run_that_ended_in_a_live_process(
     emails = _send_all_but_one(store)
     code = textwrap.dedent(f"""
         import time
+        from datetime import timedelta
         from digest.store import open_store
-        from digest.store.ledger import claimant
         with open_store({str(db)!r}) as s:
-            run = s.start_run({DAY!r})
-            s.finish_run(run, "failed", {{}})
-            assert s.mark_sending({DAY!r}, {emails[0]!r}, "<sched>", claimed_by=claimant(run))
+            worker = s.register_worker(name="hung", lease=timedelta(seconds=0.5))
+            assert s.mark_sending({DAY!r}, {emails[0]!r}, "<sched>", claimed_by=worker)
+        time.sleep(1)
         print("claimed", flush=True)
         time.sleep(60)
     """)

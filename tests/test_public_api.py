@@ -17,6 +17,7 @@ def test_exported_members() -> None:
         "FeedSpec",
         "KeyPoint",
         "OutgoingMessage",
+        "RunContext",
         "Settings",
         "Story",
         "Subscriber",

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from digest.cli import main
 from digest.config import Settings, load_config
 from digest.models import Edition
-from digest.pipeline import approve_edition, prepare_edition, run_edition, send_test
+from digest.pipeline import RunContext, approve_edition, prepare_edition, run_edition, send_test
 from digest.store import Store, open_store
 from digest.store.review import EditionConflict, EditionSealed
 from smtpd_helpers import Recorder, smtp_server, write_run_project
@@ -38,7 +38,7 @@ def _settings(tmp_path: Path, *, subscribers: int = 3, approval: str = "none", p
 def _prepared(tmp_path: Path, **kw: object) -> tuple[Settings, Store, Edition]:
     s = _settings(tmp_path, **kw)  # type: ignore[arg-type]
     store = open_store(s.store_url)
-    summary = asyncio.run(prepare_edition(s, store, now=NOW, environ={}))
+    summary = asyncio.run(prepare_edition(RunContext(s, store, now=NOW, environ={})))
     ed = store.edition(summary.edition_id)
     assert ed is not None
     assert ed.stories
@@ -100,7 +100,7 @@ def test_edits_survive_reopening_the_store(tmp_path: Path) -> None:
 def test_approval_required_holds_then_approval_sends_the_edited_edition(tmp_path: Path) -> None:
     s, store, ed = _prepared(tmp_path, approval="required")
     with smtp_server() as server, store:
-        held = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        held = asyncio.run(run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=server.url)))
         assert held.held
         assert held.exit_code == 0
         assert held.delivery is None
@@ -108,13 +108,15 @@ def test_approval_required_holds_then_approval_sends_the_edited_edition(tmp_path
         assert store.recent_runs(1)[0].status == "held"
         assert store.edition_review(ed.id).state == "held"  # type: ignore[union-attr]
         # a second scheduled attempt holds again, and logs the hold once
-        asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        asyncio.run(run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=server.url)))
         assert [e.action for e in store.edition_events(ed.id)].count("held: awaiting approval") == 1
 
         store.revise_edition(_retitled(ed, "Edited at the desk"), revision=1, actor="ann", action="edit")
         sent = asyncio.run(
             approve_edition(
-                s, store, day=ed.day, revision=2, actor="ann", now=NOW, environ={}, transport_url=server.url
+                RunContext(s, store, now=NOW, environ={}, transport_url=server.url, trigger="ann"),
+                day=ed.day,
+                revision=2,
             )
         )
         assert sent is not None
@@ -134,12 +136,14 @@ def test_approval_before_the_send_time_waits_for_it(tmp_path: Path) -> None:
     with smtp_server() as server, store:
         early = asyncio.run(
             approve_edition(
-                s, store, day=ed.day, revision=1, actor="ann", now=NOW, environ={}, transport_url=server.url
+                RunContext(s, store, now=NOW, environ={}, transport_url=server.url, trigger="ann"),
+                day=ed.day,
+                revision=1,
             )
         )
         assert early is None
         assert server.handler.received == []
-        done = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        done = asyncio.run(run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=server.url)))
         assert not done.held
         assert done.delivery is not None
         assert done.delivery.sent == 3
@@ -150,13 +154,9 @@ def test_send_test_marks_the_subject_and_touches_no_ledger(tmp_path: Path) -> No
     with smtp_server() as server, store:
         asyncio.run(
             send_test(
-                s,
-                store,
+                RunContext(s, store, now=NOW, environ={}, transport_url=server.url),
                 day=ed.day,
                 address="Editor@Example.org",
-                now=NOW,
-                environ={},
-                transport_url=server.url,
             )
         )
         (only,) = server.handler.received
@@ -167,7 +167,9 @@ def test_send_test_marks_the_subject_and_touches_no_ledger(tmp_path: Path) -> No
         from digest.errors import InputError
 
         with pytest.raises(InputError, match="test address"):
-            asyncio.run(send_test(s, store, day=ed.day, address="not an address", now=NOW, environ={}))
+            asyncio.run(
+                send_test(RunContext(s, store, now=NOW, environ={}), day=ed.day, address="not an address")
+            )
 
 
 def test_a_stop_while_sending_leaves_nothing_in_sending(tmp_path: Path) -> None:
@@ -182,7 +184,9 @@ def test_a_stop_while_sending_leaves_nothing_in_sending(tmp_path: Path) -> None:
 
     handler = Recorder(delay=0.05, script=stop_after_five)
     with smtp_server(handler) as server, open_store(s.store_url) as store:
-        summary = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}, stop=stop))
+        summary = asyncio.run(
+            run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=server.url, stop=stop))
+        )
         assert summary.stopped
         assert summary.exit_code == 1
         assert summary.delivery is not None
@@ -192,7 +196,7 @@ def test_a_stop_while_sending_leaves_nothing_in_sending(tmp_path: Path) -> None:
         assert counts["sent"] == len(handler.received)
         assert store.recent_runs(1)[0].status == "stopped"
         # the next run sends the rest, nobody twice
-        rest = asyncio.run(run_edition(s, store, now=NOW, transport_url=server.url, environ={}))
+        rest = asyncio.run(run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=server.url)))
         assert rest.delivery is not None
         assert rest.delivery.sent + summary.delivery.sent == 60
     assert len({r.recipients for r in handler.received}) == len(handler.received) == 60
@@ -310,7 +314,9 @@ def test_migration_seals_editions_that_an_earlier_version_began_sending(tmp_path
     """A store written before reviews existed: its sent edition must stay final after upgrade."""
     s, store, ed = _prepared(tmp_path)
     with store:
-        asyncio.run(run_edition(s, store, now=NOW, transport_url=f"file:{tmp_path / 'out'}", environ={}))
+        asyncio.run(
+            run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=f"file:{tmp_path / 'out'}"))
+        )
     path = s.store_url.removeprefix("sqlite:///")
     db = sqlite3.connect(path)  # back to the schema of version 1, as an earlier digest left it
     for column in ("revision", "updated", "updated_by", "approved_at", "approved_by", "approved_revision",

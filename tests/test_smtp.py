@@ -14,7 +14,7 @@ from digest.deliver import DeliveryReport, SmtpTransport, deliver, open_transpor
 from digest.models import OutgoingMessage, Subscriber
 from digest.store import Store, open_store
 from digest.store.ledger import DeliveryState
-from smtpd_helpers import Certificates, Recorder, make_certificates, outgoing, smtp_server
+from smtpd_helpers import Certificates, Recorder, make_certificates, outgoing, smtp_server, worker_ledger
 
 EDITION = "2026-01-05"
 CREDS = {"DIGEST_SMTP_USER": "editor", "DIGEST_SMTP_PASSWORD": "s3cret"}
@@ -49,7 +49,7 @@ def run(
 ) -> DeliveryReport:
     async def go() -> DeliveryReport:
         async with open_transport(url, cfg, environ=environ or {}) as transport:
-            return await deliver(msgs, transport=transport, ledger=store, config=cfg)
+            return await deliver(msgs, transport=transport, ledger=worker_ledger(store, cfg), config=cfg)
 
     return asyncio.run(go())
 
@@ -62,7 +62,7 @@ def test_plain_pool_reuses_connections_and_records_each_message(store: Store) ->
     async def go(url: str) -> DeliveryReport:
         async with open_transport(url, cfg, environ={}) as transport:
             assert isinstance(transport, SmtpTransport)
-            report = await deliver(batch, transport=transport, ledger=store, config=cfg)
+            report = await deliver(batch, transport=transport, ledger=worker_ledger(store, cfg), config=cfg)
             opened.append(transport.connections_opened)
             sock = transport._idle[0].get_transport_info("socket")
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
@@ -205,10 +205,14 @@ def test_reconnects_when_the_server_drops_idle_connections(store: Store) -> None
         async def go() -> tuple[DeliveryReport, DeliveryReport]:
             cfg = config(pool_size=2)
             async with open_transport(server.url, cfg, environ={}) as transport:
-                first = await deliver(messages(4), transport=transport, ledger=store, config=cfg)
+                first = await deliver(
+                    messages(4), transport=transport, ledger=worker_ledger(store, cfg), config=cfg
+                )
                 await asyncio.sleep(0.6)  # idle past the server's timeout: the pool is stale now
                 more = [outgoing(f"later{i}@example.org") for i in range(4)]
-                second = await deliver(more, transport=transport, ledger=store, config=cfg)
+                second = await deliver(
+                    more, transport=transport, ledger=worker_ledger(store, cfg), config=cfg
+                )
                 assert isinstance(transport, SmtpTransport)
                 assert transport.connections_opened > 2  # the stale ones were replaced
                 return first, second

@@ -28,6 +28,7 @@ _EXPORTS = {
     "Story": "models",
     "Subscriber": "models",
     "DigestError": "errors",
+    "RunContext": "context",
     "Settings": "config",
     "load_config": "config",
     "open_store": "store",
@@ -43,6 +44,7 @@ __all__ = [
     "FeedSpec",
     "KeyPoint",
     "OutgoingMessage",
+    "RunContext",
     "Settings",
     "Story",
     "Subscriber",
@@ -54,6 +56,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .config import Settings, load_config
+    from .context import RunContext
     from .errors import DigestError
     from .models import (
         Article,

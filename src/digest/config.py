@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -180,16 +181,45 @@ class RenderConfig(_Section):
         return v
 
 
+_CAP = re.compile(r"\s*(\d+)\s*/\s*(\S+)\s*")
+
+
+def parse_cap(value: object) -> tuple[int, timedelta] | None:
+    """``"50000/24h"``: at most that many messages in any window of that length."""
+    if value is None or (isinstance(value, tuple) and len(value) == 2):
+        return value
+    match = _CAP.fullmatch(str(value))
+    if not match or int(match[1]) < 1:
+        raise ValueError(f"not a cap: {value!r} (write it as '50000/24h': messages per window)")
+    window = parse_duration(match[2])
+    if window < timedelta(minutes=1):
+        raise ValueError(f"not a cap: {value!r}: the window must be a minute or more")
+    return int(match[1]), window
+
+
+_RATE_NAMES = AliasChoices("rate", "rate_per_second")
+
+
 class DeliveryConfig(_Section):
-    """Where messages go. The transport is a URL: ``smtp://``, ``smtps://`` or ``file:DIR``."""
+    """Where messages go. The transport is a URL: ``smtp://``, ``smtps://`` or ``file:DIR``.
+
+    ``rate``, ``rate_per_hour`` and ``rate_cap`` hold for every worker of a store together.
+    """
 
     transport: str = "file:outbox"
     username_env: str = "DIGEST_SMTP_USER"
     password_env: str = "DIGEST_SMTP_PASSWORD"
     timeout: Annotated[float, Field(gt=0)] = 30.0
     pool_size: Annotated[int, Field(ge=1, le=64)] = 8
-    rate_per_second: Annotated[float, Field(gt=0)] | None = None
+    # messages per second; ``rate_per_second`` is its older name
+    rate: Annotated[float | None, Field(gt=0, validation_alias=AliasChoices("rate", "rate_per_second"))] = (
+        None
+    )
     rate_per_hour: Annotated[int, Field(gt=0)] | None = None
+    rate_cap: Annotated[tuple[int, timedelta] | None, BeforeValidator(parse_cap)] = None  # "50000/24h"
+    lease: Duration = timedelta(seconds=60)  # a worker silent this long is dead; others take its claims
+    batch: Annotated[int, Field(ge=1, le=10_000)] = 50  # deliveries a worker claims at a time
+    send_within: Duration = timedelta(hours=20)  # workers leave an edition's leftovers after this
     max_attempts: Annotated[int, Field(ge=1)] = 5
     backoff_base: Annotated[float, Field(ge=0)] = 1.0
     backoff_max: Annotated[float, Field(ge=0)] = 60.0
@@ -198,6 +228,29 @@ class DeliveryConfig(_Section):
     dkim_key: Path | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None
+
+    @field_validator("lease")
+    @classmethod
+    def _lease(cls, v: timedelta) -> timedelta:
+        if v < timedelta(seconds=3):
+            raise ValueError("must be at least 3s (the heartbeat renews it three times per lease)")
+        return v
+
+    @property
+    def rate_per_second(self) -> float | None:
+        return self.rate
+
+
+class PoolConfig(_Section):
+    """Database connections each process keeps open to a PostgreSQL store (``[store_pool]``).
+
+    Every digest process (a run, each worker, the desk, the scheduler) has its own pool; the
+    server's ``max_connections`` must cover them all.
+    """
+
+    size: Annotated[int, Field(ge=1, le=100)] = 5
+    overflow: Annotated[int, Field(ge=0, le=100)] = 5  # extra connections under load, closed after
+    timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds to wait for a free connection
 
 
 class DeskConfig(_Section):
@@ -227,6 +280,7 @@ class Settings(_Section):
     max_stories: Annotated[int, Field(ge=1, le=100)] = 15
     secret_env: str = "DIGEST_SECRET"
     store: str = "digest.db"
+    store_pool: PoolConfig = PoolConfig()
     subscribers: Path | None = None
     templates: Path | None = None
     feeds: tuple[FeedConfig, ...] = ()

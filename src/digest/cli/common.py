@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -92,3 +96,28 @@ def store_url(s: Settings, db: str | None) -> str:
     if db is None:
         return s.store_url
     return db if "://" in db else f"sqlite:///{Path(db)}"
+
+
+@contextmanager
+def stop_signals(what: str = "sending") -> Iterator[threading.Event]:
+    """SIGTERM and Ctrl-C set the yielded event: no new message is claimed, those in flight
+    finish and are recorded, the claims left are given back. A second signal interrupts."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        click.echo(
+            f"digest: {signal.Signals(signum).name}: stopping {what} after the messages in flight", err=True
+        )
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from ..errors import InputError
 from ..models import Edition
-from ..pipeline import approve_edition
+from ..pipeline import RunContext, approve_edition
 from ..schedule.cron import review_day
 from ..serialize import edition_from_dict, edition_to_dict
 from ..store import Store, open_store
@@ -152,18 +152,15 @@ def approve(
     out = console()
     with open_store(store_url(s, db)) as store:
         _recorded(store, the_day.isoformat())
-        summary = asyncio.run(
-            approve_edition(
-                s,
-                store,
-                day=the_day,
-                revision=None,
-                actor=actor,
-                now=datetime.now(UTC),
-                environ=os.environ,
-                transport_url=transport_url(transport),
-            )
+        ctx = RunContext(
+            s,
+            store,
+            now=datetime.now(UTC),
+            environ=os.environ,
+            transport_url=transport_url(transport),
+            trigger=actor,
         )
+        summary = asyncio.run(approve_edition(ctx, day=the_day, revision=None))
     if summary is None:
         out.print(f"Edition {the_day.isoformat()} approved; it goes out at its send time.")
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..pipeline import preview_edition, run_edition
+from ..pipeline import RunContext, preview_edition, run_edition
 from ..store import open_store
 from .common import (
     config_option,
@@ -17,6 +17,7 @@ from .common import (
     db_option,
     handle_errors,
     settings,
+    stop_signals,
     store_url,
     subscribers_option,
     transport_option,
@@ -57,19 +58,21 @@ def run(
     """
     s = settings(config_path)
     out = console()
-    with open_store(store_url(s, db)) as store, progress_bars(out, enabled=not quiet) as progress:
-        summary = asyncio.run(
-            run_edition(
-                s,
-                store,
-                now=datetime.now(UTC),
-                day=day.date() if day else None,
-                transport_url=transport_url(transport),
-                subscribers_csv=subscribers,
-                environ=os.environ,
-                progress=progress,
-            )
+    with (
+        open_store(store_url(s, db), pool=s.store_pool) as store,
+        progress_bars(out, enabled=not quiet) as progress,
+        stop_signals() as stop,
+    ):
+        ctx = RunContext(
+            s,
+            store,
+            now=datetime.now(UTC),
+            environ=os.environ,
+            transport_url=transport_url(transport),
+            progress=progress,
+            stop=stop,
         )
+        summary = asyncio.run(run_edition(ctx, day=day.date() if day else None, subscribers_csv=subscribers))
     if not quiet:
         print_summary(out, summary)
     raise SystemExit(summary.exit_code)
@@ -103,16 +106,9 @@ def preview(
             subscriber = next((x for x in store.subscribers() if x.email == email.strip().lower()), None)
             if subscriber is None:
                 raise click.UsageError(f"--email {email}: no such subscriber in the store")
+        ctx = RunContext(s, store, now=datetime.now(UTC), environ=os.environ, progress=progress)
         edition, sub, rendered = asyncio.run(
-            preview_edition(
-                s,
-                store,
-                now=datetime.now(UTC),
-                day=day.date() if day else None,
-                subscriber=subscriber,
-                environ=os.environ,
-                progress=progress,
-            )
+            preview_edition(ctx, day=day.date() if day else None, subscriber=subscriber)
         )
     if rendered is None:
         err.print(f"Edition {edition.id} has no stories in the window: nothing to preview.")

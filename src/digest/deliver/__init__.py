@@ -14,19 +14,23 @@ from urllib.parse import unquote, urlsplit
 from ..config import DeliveryConfig
 from ..errors import ConfigError
 from ..models import OutgoingMessage
-from ._base import Ledger, Transport, TransportUnavailable, check_message
+from ._base import Ledger, LedgerReport, Settled, Transport, TransportUnavailable, check_message
 from ._dkim import DkimSigner, dkim_signer
 from ._local import FileTransport, MemoryTransport, eml_name
 from ._loop import DeliveryReport, deliver
-from ._rate import RateLimiter, backoff_delay
+from ._rate import LocalPacer, Pacer, RateLimiter, backoff_delay
 from ._smtp import SmtpTarget, SmtpTransport
 
 __all__ = [
     "DeliveryReport",
     "FileTransport",
     "Ledger",
+    "LedgerReport",
+    "LocalPacer",
     "MemoryTransport",
+    "Pacer",
     "RateLimiter",
+    "Settled",
     "SmtpTransport",
     "Transport",
     "TransportUnavailable",
@@ -35,6 +39,7 @@ __all__ = [
     "deliver",
     "eml_name",
     "open_transport",
+    "shown_transport",
 ]
 
 Prepare = Callable[[OutgoingMessage], bytes]
@@ -111,6 +116,26 @@ def _memory(url: str, config: DeliveryConfig, environ: Mapping[str, str], prepar
 
 # Adapters by URL scheme; add one here, never as an if/elif in the callers.
 TRANSPORTS: dict[str, _Opener] = {"smtp": _smtp, "smtps": _smtp, "file": _file, "memory": _memory}
+
+
+def shown_transport(url: str) -> str:
+    """A transport URL as logs, the store and the desk show it: without user name, password,
+    query or fragment (which could carry secrets). Contains no I/O.
+
+    ``smtp://user:pw@mail.example.org:587`` -> ``smtp://mail.example.org:587``; a ``file:``
+    folder as it is.
+    """
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:  # not a number: open_transport refuses it; show the host alone
+        port = ""
+    shown = f"{parts.scheme}://{host}{port}{parts.path}"
+    return "".join(c if c.isprintable() else "?" for c in shown)
 
 
 def open_transport(url: str, config: DeliveryConfig, *, environ: Mapping[str, str]) -> Transport:

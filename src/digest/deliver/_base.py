@@ -7,6 +7,7 @@ a :class:`Ledger` (the store implements it) records each delivery as it happens.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Protocol, Self
 
 from ..errors import DeliveryError
@@ -32,22 +33,43 @@ class Transport(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """How a message ended in this run: sent (``error`` is None), or given up on."""
+
+    message: OutgoingMessage
+    attempts: int
+    error: DeliveryError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerReport:
+    """What a ledger wrote when :meth:`Ledger.flush` returned."""
+
+    bounced: int = 0  # subscribers marked bounced (refused addresses, counted once per edition)
+    lost: int = 0  # outcomes not written: the claim had passed to another worker
+
+
 class Ledger(Protocol):
-    """The delivery ledger; :class:`digest.store.Store` implements it. Each call commits."""
+    """Where the delivery loop claims messages and records how they ended; the store's
+    worker ledger (:class:`digest.sending.WorkerLedger`) implements it, writing in batches."""
 
-    def mark_sending(self, edition_id: str, email: str, message_id: str) -> bool:
-        """Claim the delivery; False when it is being sent, or was sent, by another run."""
+    def claim(self, message: OutgoingMessage) -> bool:
+        """Before the first attempt: True when this run may send it (it holds the claim, or
+        takes it now); False when another run has it in hand, or has sent it."""
         ...
 
-    def mark_sent(self, edition_id: str, email: str) -> None: ...
+    def settle(self, outcome: Settled) -> None:
+        """The message's final outcome in this run; recorded soon (see :meth:`flush`).
 
-    def mark_failed(
-        self, edition_id: str, email: str, *, reason: str, code: int | None, permanent: bool
-    ) -> bool:
-        """Record a failure; True when this delivery had already failed permanently before."""
+        Raises:
+            Exception: an earlier write failed; the loop stops with that error.
+        """
         ...
 
-    def record_hard_failure(self, email: str, *, bounce_after: int) -> bool: ...
+    async def flush(self) -> LedgerReport:
+        """Write every outcome settled so far; returns what the writes did."""
+        ...
 
 
 class TransportUnavailable(DeliveryError):

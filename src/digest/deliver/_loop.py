@@ -1,10 +1,11 @@
-"""The delivery loop: N workers over a lazy stream of messages, paced, retried, recorded.
+"""The delivery loop: N connections over a lazy stream of messages, paced, retried, recorded.
 
-Every message moves through the ledger as it goes: ``sending`` is committed before the
-message is handed over, ``sent`` only after the server accepted it (250). A process
-killed at any moment therefore leaves at most the in-flight messages (one per worker) in
-``sending``; a rerun sends everything not ``sent``, so those few may arrive twice, and no
-subscriber is skipped.
+Every message is claimed in the ledger before it is handed over (a worker claims whole
+batches ahead), and its outcome is recorded only after the server answered: ``sent`` after
+a 250. A process killed at any moment therefore leaves its claimed, unrecorded messages in
+``sending`` under its lease; when the lease runs out another worker sends them, so those
+may arrive twice (at most the ones in flight or not yet recorded), and no subscriber is
+skipped.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import DeliveryConfig
 from ..errors import DeliveryError
 from ..models import OutgoingMessage
-from ._base import Ledger, Transport, TransportUnavailable
-from ._rate import RateLimiter, backoff_delay
+from ._base import Ledger, LedgerReport, Settled, Transport, TransportUnavailable
+from ._rate import LocalPacer, Pacer, backoff_delay
 
 # Messages taken from the stream ahead of the workers, per worker. Bounds memory (and the
 # work a crash can waste) whatever the length of the list.
@@ -47,6 +49,7 @@ class DeliveryReport:
     attempts: int = 0
     aborted: str | None = None  # why sending stopped early (the rest stay pending)
     skipped: int = 0  # already in another run's hands, or sent by it
+    lost: int = 0  # outcomes not recorded: this worker's lease ran out and another took them
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class DeliveryReport:
             "attempts": self.attempts,
             "aborted": self.aborted,
             "skipped": self.skipped,
+            "lost": self.lost,
         }
 
 
@@ -72,6 +76,7 @@ def reason_key(exc: DeliveryError) -> str:
 class _Job:
     message: OutgoingMessage
     attempts: int = 0
+    error: DeliveryError | None = None  # the last transient failure, while it waits to retry
 
 
 class _Run:
@@ -85,36 +90,49 @@ class _Run:
         progress: Callable[[], None] | None,
         sleep: Callable[[float], Awaitable[None]],
         rand: Callable[[], float],
+        pacer: Pacer,
     ) -> None:
         self.transport, self.ledger, self.config = transport, ledger, config
         self.progress, self.sleep, self.rand = progress, sleep, rand
-        self.limiter = RateLimiter(config.rate_per_second, config.rate_per_hour)
+        self.pacer = pacer
         self.queue: asyncio.Queue[_Job] = asyncio.Queue()
         self.window = asyncio.Semaphore(config.pool_size * LOOKAHEAD_PER_WORKER)
-        self.retries: set[asyncio.Task[None]] = set()
+        self.retries: dict[asyncio.Task[None], _Job] = {}
         self.outstanding = 0
         self.produced_all = False
         self.done = asyncio.Event()
         self.error: BaseException | None = None  # the ledger failed: stop at once
         self.stream_error: BaseException | None = None
-        self.sent = self.retried = self.failed = self.bounced = self.attempts = self.skipped = 0
+        self.sent = self.retried = self.failed = self.attempts = self.skipped = 0
         self.reasons: Counter[str] = Counter()
         self.aborted: TransportUnavailable | None = None
         self.halted = asyncio.Event()  # set with aborted or error: rate-limit waits end at once
 
-    async def produce(self, messages: Iterable[OutgoingMessage]) -> None:
+    async def produce(self, messages: Iterable[OutgoingMessage] | AsyncIterable[OutgoingMessage]) -> None:
         try:
-            for message in messages:
-                await self.window.acquire()
-                if self._stopping():
-                    break
-                self.outstanding += 1
-                self.queue.put_nowait(_Job(message))
+            if isinstance(messages, AsyncIterable):
+                async with aclosing(messages):  # type: ignore[type-var]
+                    async for message in messages:
+                        if not await self._enqueue(message):
+                            break
+            else:
+                for message in messages:
+                    if not await self._enqueue(message):
+                        break
         except Exception as exc:  # the stream failed (a render error): send what was made, then stop
             self.stream_error = exc
         finally:
             self.produced_all = True
             self._check_done()
+
+    async def _enqueue(self, message: OutgoingMessage) -> bool:
+        """Queue a message once a worker has room for it; False once sending stops."""
+        await self.window.acquire()
+        if self._stopping():
+            return False
+        self.outstanding += 1
+        self.queue.put_nowait(_Job(message))
+        return True
 
     def _stopping(self) -> bool:
         return self.aborted is not None or self.error is not None
@@ -157,20 +175,20 @@ class _Run:
     async def attempt(self, job: _Job) -> None:
         m = job.message
         if self._stopping():
-            self._finish(job)  # left pending in the ledger: a rerun sends it
+            self._drop(job)
             return
-        wait = self.limiter.reserve(asyncio.get_running_loop().time())
+        wait = await self.pacer.reserve()
         if wait > 0:
             await self._pause(wait)
             if self._stopping():
-                self._finish(job)  # stopped while waiting for its slot: left pending
+                self._drop(job)  # stopped while waiting for its slot
                 return
-        job.attempts += 1
-        self.attempts += 1
-        if self.ledger.mark_sending(m.edition_id, m.ledger_key, m.message_id) is False:
+        if job.attempts == 0 and not self.ledger.claim(m):
             self.skipped += 1  # another run has it in hand, or has sent it
             self._finish(job)
             return
+        job.attempts += 1
+        self.attempts += 1
         try:
             await self.transport.send(m)
         except TransportUnavailable as exc:
@@ -182,13 +200,22 @@ class _Run:
             else:
                 self._fail(job, exc, permanent=exc.permanent)
         else:
-            self.ledger.mark_sent(m.edition_id, m.ledger_key)
+            self.ledger.settle(Settled(m, job.attempts))
             self.sent += 1
             self._finish(job)
 
+    def _drop(self, job: _Job) -> None:
+        """Sending stopped before this message's next attempt: one never tried stays pending
+        (a claim taken ahead is given back when the ledger flushes); one that failed before is
+        recorded as failed with its last reply, for a later run to retry."""
+        if job.error is not None:
+            self._fail(job, job.error, permanent=False)
+        else:
+            self._finish(job)
+
     def _retry(self, job: _Job, exc: DeliveryError) -> None:
-        m = job.message
-        self.ledger.mark_failed(m.edition_id, m.ledger_key, reason=exc.reason, code=exc.code, permanent=False)
+        # the claim stays this run's while it waits: nothing to record until the last attempt
+        job.error = exc
         self.retried += 1
         delay = backoff_delay(
             job.attempts, base=self.config.backoff_base, cap=self.config.backoff_max, rand=self.rand
@@ -197,25 +224,23 @@ class _Run:
         async def later() -> None:
             await self.sleep(delay)
             # Leave the set before joining the queue, so _check_done never counts it twice.
-            self.retries.discard(task)
+            self.retries.pop(task, None)
             self.queue.put_nowait(job)
 
         task = asyncio.create_task(later())
-        self.retries.add(task)
-        task.add_done_callback(self.retries.discard)
+        self.retries[task] = job
+        task.add_done_callback(lambda t: self.retries.pop(t, None))
 
     def _fail(self, job: _Job, exc: DeliveryError, *, permanent: bool) -> None:
-        m = job.message
-        counted_before = self.ledger.mark_failed(
-            m.edition_id, m.ledger_key, reason=exc.reason, code=exc.code, permanent=permanent
-        )
+        # The ledger counts a refused address towards a bounce, once per edition: a 5xx for the
+        # message's content ("554 spam") or a rerun of the same edition bounces nobody.
+        if exc.permanent != permanent:
+            exc = DeliveryError(
+                exc.recipient, exc.reason, permanent=permanent, code=exc.code, address_refused=False
+            )
+        self.ledger.settle(Settled(job.message, job.attempts, exc))
         self.failed += 1
         self.reasons[reason_key(exc)] += 1
-        # Only a refused address counts towards a bounce, and once per edition: a 5xx for the
-        # message's content ("554 spam") or a rerun of the same edition must not bounce anyone.
-        hard = permanent and exc.address_refused and counted_before is not True
-        if hard and self.ledger.record_hard_failure(m.ledger_key, bounce_after=self.config.bounce_after):
-            self.bounced += 1
         self._finish(job)
 
     def _finish(self, job: _Job) -> None:
@@ -232,21 +257,32 @@ class _Run:
         if self.produced_all and idle:
             self.done.set()
 
-    def report(self) -> DeliveryReport:
+    def settle_rest(self) -> None:
+        """Sending stopped early: messages waiting to retry, or queued after a failed attempt,
+        are recorded as failed with their last reply; the others were never claimed here."""
+        left = list(self.retries.values())
+        while not self.queue.empty():
+            left.append(self.queue.get_nowait())
+        for job in left:
+            if job.error is not None and self.error is None:
+                self._fail(job, job.error, permanent=False)
+
+    def report(self, bounced: int, lost: int) -> DeliveryReport:
         return DeliveryReport(
             sent=self.sent,
             retried=self.retried,
             failed=self.failed,
             failures_by_reason=dict(self.reasons.most_common()),
-            bounced=self.bounced,
+            bounced=bounced,
             attempts=self.attempts,
             aborted=str(self.aborted) if self.aborted else None,
             skipped=self.skipped,
+            lost=lost,
         )
 
 
 async def deliver(
-    messages: Iterable[OutgoingMessage],
+    messages: Iterable[OutgoingMessage] | AsyncIterable[OutgoingMessage],
     *,
     transport: Transport,
     ledger: Ledger,
@@ -255,18 +291,20 @@ async def deliver(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     rand: Callable[[], float] = random.random,
     stop: Callable[[], bool] | None = None,
+    pacer: Pacer | None = None,
 ) -> DeliveryReport:
     """Send every message through ``transport``, recording each in ``ledger``.
 
     Args:
-        messages: consumed lazily, at most ``LOOKAHEAD_PER_WORKER * pool_size`` ahead of
-            the workers: memory does not grow with the list.
+        messages: consumed lazily (an iterable, or an async one that claims and renders
+            batches), at most ``LOOKAHEAD_PER_WORKER * pool_size`` ahead of the connections:
+            memory does not grow with the list.
         transport: an open transport (``async with open_transport(...)``).
-        ledger: the store (or any :class:`Ledger`).
-        config: ``pool_size`` workers; ``rate_per_second``/``rate_per_hour`` pacing;
-            ``max_attempts`` with exponential backoff (``backoff_base`` .. ``backoff_max``)
-            for 4xx replies, timeouts and dropped connections; ``bounce_after`` hard
-            failures (5xx) mark a subscriber bounced.
+        ledger: where each message is claimed and its outcome recorded (:class:`Ledger`).
+        config: ``pool_size`` connections; ``max_attempts`` with exponential backoff
+            (``backoff_base`` .. ``backoff_max``) for 4xx replies, timeouts and dropped
+            connections.
+        pacer: books each attempt's send slot; default: ``config``'s rates, in this process.
         progress: called once per message done (sent or given up).
         sleep, rand: the clock's sleep and the jitter source (tests may replace them).
         stop: polled a few times a second (it may be set from another thread, as a signal
@@ -281,12 +319,13 @@ async def deliver(
         Whatever the message stream or the ledger raised, after the in-flight messages
         were settled.
     """
-    run = _Run(transport, ledger, config, progress, sleep, rand)
+    run = _Run(transport, ledger, config, progress, sleep, rand, pacer or LocalPacer.of(config))
     workers = [asyncio.create_task(run.work()) for _ in range(config.pool_size)]
     producer = asyncio.create_task(run.produce(messages))
     watcher = asyncio.create_task(run.watch(stop)) if stop is not None else None
     try:
         await run.done.wait()
+        run.settle_rest()
     finally:
         if watcher is not None:
             watcher.cancel()
@@ -294,6 +333,11 @@ async def deliver(
         for task in (producer, *workers, *run.retries):
             task.cancel()
         await asyncio.gather(producer, *workers, *run.retries, return_exceptions=True)
+    try:  # every outcome settled, also when sending stopped early
+        written = await ledger.flush()
+    except Exception as exc:
+        run.error = run.error or exc
+        written = LedgerReport()
     if run.error is not None or run.stream_error is not None:
         raise run.error or run.stream_error  # type: ignore[misc]
-    return run.report()
+    return run.report(written.bounced, written.lost)

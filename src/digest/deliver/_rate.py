@@ -1,8 +1,22 @@
-"""Send pacing and retry backoff. Contains no I/O: callers pass the clock and sleep themselves."""
+"""Send pacing and retry backoff. The arithmetic contains no I/O: callers pass the clock."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..config import DeliveryConfig
+
+
+class Pacer(Protocol):
+    """Books the next send slot. In one process, :class:`LocalPacer`; for every worker of a
+    store together, one kept in the store (:class:`digest.sending.SharedPacer`)."""
+
+    async def reserve(self) -> float:
+        """Book a slot; return the seconds to wait for it (0: send now)."""
+        ...
 
 
 class RateLimiter:
@@ -37,3 +51,17 @@ def backoff_delay(attempt: int, *, base: float, cap: float, rand: Callable[[], f
         return 0.0
     delay = min(cap, base * 2.0 ** (attempt - 1))
     return delay / 2 + rand() * delay / 2
+
+
+class LocalPacer:
+    """:class:`RateLimiter` on the event loop's clock: the pace of this process alone."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    @classmethod
+    def of(cls, config: DeliveryConfig) -> LocalPacer:
+        return cls(RateLimiter(config.rate, config.rate_per_hour))
+
+    async def reserve(self) -> float:
+        return self._limiter.reserve(asyncio.get_running_loop().time())

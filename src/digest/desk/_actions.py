@@ -242,16 +242,7 @@ class Actions:
             revision = form_revision(form)
             await run_in_threadpool(self._review, day, revision)
             summary = await self._off_loop(
-                lambda: approve_edition(
-                    self.desk.settings,
-                    self.desk.store,
-                    day=day,
-                    revision=revision,
-                    actor=who,
-                    now=self.desk.clock(),
-                    environ=self.desk.environ,
-                    transport_url=self.desk.transport_url,
-                )
+                lambda: approve_edition(self.desk.run_context(who), day=day, revision=revision)
             )
             if summary is None:
                 return self._page(day), f"Approved revision {revision}; it goes out at the scheduled time."
@@ -280,18 +271,7 @@ class Actions:
             if len(address) > MAX_ADDRESS:
                 raise InputError(f"test address: {len(address)} characters; at most {MAX_ADDRESS}")
             await run_in_threadpool(self._review, day, form_revision(form))
-            await self._off_loop(
-                lambda: send_test(
-                    self.desk.settings,
-                    self.desk.store,
-                    day=day,
-                    address=address,
-                    now=self.desk.clock(),
-                    environ=self.desk.environ,
-                    transport_url=self.desk.transport_url,
-                    actor=who,
-                )
-            )
+            await self._off_loop(lambda: send_test(self.desk.run_context(who), day=day, address=address))
             return self._page(day), f"Test copy sent to {address}."
 
         return await self._handle(request, "test", work)
@@ -304,15 +284,7 @@ class Actions:
             await run_in_threadpool(self._check_retry, day, text_field(form, "confirm") == "yes")
             summary = await self._off_loop(
                 lambda: run_edition(
-                    self.desk.settings,
-                    self.desk.store,
-                    now=self.desk.clock(),
-                    day=day,
-                    transport_url=self.desk.transport_url,
-                    environ=self.desk.environ,
-                    trigger=who,
-                    gather_first=False,
-                    planned_only=True,
+                    self.desk.run_context(who), day=day, gather_first=False, planned_only=True
                 )
             )
             return self._page(day), summary_notice(summary, retry=True)
@@ -346,16 +318,7 @@ class Actions:
         await read_form(request, self.desk)
         wanted = self.desk.today()
         try:
-            summary = await self._off_loop(
-                lambda: prepare_edition(
-                    self.desk.settings,
-                    self.desk.store,
-                    now=self.desk.clock(),
-                    day=wanted,
-                    environ=self.desk.environ,
-                    trigger="desk",
-                )
-            )
+            summary = await self._off_loop(lambda: prepare_edition(self.desk.run_context("desk"), day=wanted))
         except DigestError as exc:
             raise Refused(status_of(exc), str(exc)) from exc
         day = summary.edition_id

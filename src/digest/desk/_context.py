@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 import jinja2
 from starlette.datastructures import FormData
@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Settings
+from ..context import RunContext
+from ..deliver import shown_transport
 from ..errors import DeliveryError, DigestError, InputError
 from ..schedule.cron import review_day
 from ..store import Store
@@ -88,6 +90,17 @@ class Desk:
         calendar = self.clock().astimezone(self.settings.zone).date()
         return "tomorrow" if day == calendar + timedelta(days=1) else "today"
 
+    def run_context(self, trigger: str) -> RunContext:
+        """What the pipeline is given for a desk action on behalf of ``trigger`` (an editor)."""
+        return RunContext(
+            settings=self.settings,
+            store=self.store,
+            now=self.clock(),
+            environ=self.environ,
+            transport_url=self.transport_url,
+            trigger=trigger,
+        )
+
     @property
     def sends_via(self) -> str:
         """Where the desk's own sends go (approve-and-send, retry, test copies), as shown."""
@@ -113,25 +126,6 @@ class Desk:
         if notice:
             response.delete_cookie(NOTICE_COOKIE, path="/", httponly=True, samesite="strict")
         return response
-
-
-def shown_transport(url: str) -> str:
-    """A transport URL as the desk may show it: without user name, password or query (which
-    could carry secrets). Contains no I/O.
-
-    ``smtp://user:pw@mail.example.org:587`` -> ``smtp://mail.example.org:587``; a ``file:``
-    folder as it is.
-    """
-    parts = urlsplit(url)
-    if not parts.netloc:
-        return url.split("?", 1)[0]
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    try:
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:  # not a number: open_transport refuses it; show the host alone
-        port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def actor(request: Request) -> str:

@@ -24,7 +24,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 
 from ..config import Settings
 from ..errors import DigestError
-from ..pipeline import RunSummary, prepare_edition, run_edition
+from ..pipeline import RunContext, RunSummary, prepare_edition, run_edition
 from ..store import Store
 from .cron import KINDS, Kind, edition_day, grace, human, triggers
 from .plan import JobPlan, describe, plan_job
@@ -54,34 +54,24 @@ class PipelineEditions:
     transport_url: str | None = None
     subscribers_csv: Path | None = None
 
-    def prepare(self, day: date, *, now: datetime, stop: threading.Event) -> RunSummary:
-        return asyncio.run(
-            prepare_edition(
-                self.settings,
-                self.store,
-                now=now,
-                day=day,
-                subscribers_csv=self.subscribers_csv,
-                environ=self.environ,
-                trigger="schedule",
-                stop=stop,
-            )
+    def _context(self, now: datetime, stop: threading.Event) -> RunContext:
+        return RunContext(
+            self.settings,
+            self.store,
+            now=now,
+            environ=self.environ,
+            transport_url=self.transport_url,
+            trigger="schedule",
+            stop=stop,
         )
 
+    def prepare(self, day: date, *, now: datetime, stop: threading.Event) -> RunSummary:
+        ctx = self._context(now, stop)
+        return asyncio.run(prepare_edition(ctx, day=day, subscribers_csv=self.subscribers_csv))
+
     def send(self, day: date, *, now: datetime, stop: threading.Event) -> RunSummary:
-        return asyncio.run(
-            run_edition(
-                self.settings,
-                self.store,
-                now=now,
-                day=day,
-                transport_url=self.transport_url,
-                subscribers_csv=self.subscribers_csv,
-                environ=self.environ,
-                trigger="schedule",
-                stop=stop,
-            )
-        )
+        ctx = self._context(now, stop)
+        return asyncio.run(run_edition(ctx, day=day, subscribers_csv=self.subscribers_csv))
 
 
 # The scheduler of this process, which the persisted jobs' function looks up: a job holds only

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from itertools import islice
+from typing import TypeVar
 
 from sqlalchemy import Connection
+
+T = TypeVar("T")
 
 
 class StoreBase:
@@ -26,3 +30,10 @@ def utc(value: datetime | None) -> datetime | None:
 def chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of ``size`` items from any iterable, read lazily (``itertools.batched`` of 3.12)."""
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from ..models import Condensed
 from ..serialize import condensed_from_dict, condensed_to_dict
 from . import schema
+from ._sql import upsert
 from .base import StoreBase
 
 
@@ -21,11 +22,6 @@ class CacheStore(StoreBase):
 
     def cache_condensation(self, key: str, condensed: Condensed) -> None:
         data = json.dumps(condensed_to_dict(condensed), ensure_ascii=False)
-        t = schema.condensations
+        row = {"key": key, "backend": condensed.backend, "data": data, "created": datetime.now(UTC)}
         with self.begin() as conn:
-            if conn.scalar(select(t.c.key).where(t.c.key == key)) is None:
-                conn.execute(
-                    insert(t).values(key=key, backend=condensed.backend, data=data, created=datetime.now(UTC))
-                )
-            else:
-                conn.execute(update(t).where(t.c.key == key).values(backend=condensed.backend, data=data))
+            upsert(conn, schema.condensations, [row], key=["key"], update=["backend", "data"])

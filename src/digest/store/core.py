@@ -9,17 +9,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, inspect, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import URL, Connection, Engine, create_engine, delete, event, insert, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from ..config import PoolConfig
 from ..errors import StorageError
 from . import schema
+from ._sql import advisory_lock, insert_ignore
 from .cache import CacheStore
 from .entries import EntryStore
 from .ledger import LedgerStore
+from .rates import RateStore
 from .review import ReviewStore
 from .runs import RunStore
 from .subscribers import SubscriberStore
+from .workers import WorkerStore
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -31,35 +36,68 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, ReviewStore, RunStore):
+class Store(
+    EntryStore, CacheStore, SubscriberStore, LedgerStore, ReviewStore, RunStore, WorkerStore, RateStore
+):
     """All persistent state. Thread-safe for short transactions; use as a context manager."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @property
+    def shown(self) -> str:
+        """The store as messages name it: the SQLite file, or the URL without its password."""
+        return shown_url(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on error."""
+        """One transaction: committed on success, rolled back on error.
+
+        Raises:
+            StorageError: any database error, in one line that names the store and never holds
+                the statement or its values (an address, a secret).
+        """
         try:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StorageError(
-                f"store {self.engine.url.render_as_string(hide_password=True)}: {exc}"
-            ) from exc
+            raise StorageError(f"store {self.shown}: {storage_reason(exc)}") from exc
+
+    def applied_migrations(self) -> set[int]:
+        """The versions of the migrations applied to this store."""
+        with self.begin() as conn:
+            if not inspect(conn).has_table(schema.schema_version.name):
+                return set()
+            return set(conn.scalars(select(schema.schema_version.c.version)))
 
     def migrate(self) -> int:
-        """Apply pending migrations; return the schema version now in force."""
+        """Apply pending migrations; return the schema version now in force.
+
+        Safe from several processes and machines at once: the migrations run under a lock (an
+        advisory lock on PostgreSQL, the write lock on SQLite), and each process looks again
+        at what is done once it holds it. A store already up to date takes no lock.
+
+        Raises:
+            StorageError: the store's schema is newer than this digest, or a migration failed.
+        """
+        latest = max(v for v, _, _ in schema.MIGRATIONS)
+        done = self.applied_migrations()
+        if done and max(done) > latest:
+            raise StorageError(
+                f"store {self.shown}: schema version {max(done)} is newer than this digest ({latest}): "
+                "upgrade digest"
+            )
+        if done >= {v for v, _, _ in schema.MIGRATIONS}:
+            return latest
         with self.begin() as conn:
+            advisory_lock(conn, MIGRATION_LOCK)
             if not inspect(conn).has_table(schema.schema_version.name):
                 schema.schema_version.create(conn)
             done = set(conn.scalars(select(schema.schema_version.c.version)))
-            latest = max(v for v, _, _ in schema.MIGRATIONS)
-            newer = [v for v in done if v > latest]
-            if newer:
-                raise StorageError(
-                    f"store schema version {max(newer)} is newer than this digest ({latest}): upgrade digest"
-                )
             for version, name, migrate in schema.MIGRATIONS:
                 if version not in done:
                     migrate(conn)
@@ -69,13 +107,14 @@ class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, ReviewStore, R
         return latest
 
     def meta_value(self, key: str, default: Callable[[], str]) -> str:
-        """A value kept in the store; ``default()`` is computed and saved on first use."""
+        """A value kept in the store; ``default()`` is computed and saved on first use. When two
+        processes get there at once, both return the one value that was kept."""
         t = schema.meta
         with self.begin() as conn:
             value = conn.scalar(select(t.c.value).where(t.c.key == key))
             if value is None:
-                value = default()
-                conn.execute(insert(t).values(key=key, value=value))
+                insert_ignore(conn, t, [{"key": key, "value": default()}])
+                value = conn.scalar(select(t.c.value).where(t.c.key == key))
             return str(value)
 
     def get_meta(self, key: str) -> str | None:
@@ -110,17 +149,44 @@ class Store(EntryStore, CacheStore, SubscriberStore, LedgerStore, ReviewStore, R
         self.close()
 
 
+#: The advisory lock key under which migrations run (PostgreSQL); any constant of digest's own.
+MIGRATION_LOCK = 0x64696765  # "dige"
+
+
 def _first_line(exc: BaseException) -> str:
     """SQLAlchemy appends a "Background on this error" line: keep errors to one line."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def storage_reason(exc: SQLAlchemyError) -> str:
+    """What went wrong, in one line, without the SQL statement or its parameters: the driver's
+    own first line ("database or disk is full", "duplicate key value violates …")."""
+    orig = getattr(exc, "orig", None)
+    return _first_line(orig if isinstance(orig, BaseException) else exc)
+
+
+def shown_url(url: URL | str) -> str:
+    """A store as messages name it: the SQLite file, or the URL without its password."""
+    try:
+        parsed = make_url(url if not isinstance(url, str) or "://" in url else f"sqlite:///{Path(url)}")
+    except ArgumentError:
+        return "(not a database URL)"
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return str(parsed.database)
+    return parsed.render_as_string(hide_password=True)
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def open_store(url_or_path: str | Path) -> Store:
+def open_store(url_or_path: str | Path, *, pool: PoolConfig | None = None, migrate: bool = True) -> Store:
     """Open (and migrate) the store at a SQLAlchemy URL or a SQLite file path.
+
+    Args:
+        url_or_path: ``sqlite:///FILE``, a plain file path, or ``postgresql+psycopg://…``.
+        pool: connection pool sizes (PostgreSQL); default: SQLAlchemy's.
+        migrate: bring the schema up to date first (``digest migrate`` does it on its own).
 
     Raises:
         StorageError: the database cannot be opened or its schema is too new.
@@ -128,10 +194,13 @@ def open_store(url_or_path: str | Path) -> Store:
     url = str(url_or_path)
     if "://" not in url:
         url = f"sqlite:///{Path(url)}"
+    options: dict[str, Any] = {}
+    if pool is not None and not url.startswith("sqlite"):
+        options = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), **options)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StorageError(f"store {url}: {_first_line(exc)}") from exc
+        raise StorageError(f"store {shown_url(url)}: {_first_line(exc)}") from exc
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         try:
             Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -140,5 +209,6 @@ def open_store(url_or_path: str | Path) -> Store:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(engine)
-    store.migrate()
+    if migrate:
+        store.migrate()
     return store

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
 from ..models import Article, FeedState
 from . import schema
+from ._sql import insert_ignore, upsert
 from .base import StoreBase, chunks, utc
 
 _F = schema.feeds
@@ -39,24 +40,37 @@ class EntryStore(StoreBase):
             return {s.url: s for s in map(_state, conn.execute(q))}
 
     def save_feed_states(self, states: Iterable[FeedState], names: dict[str, str] | None = None) -> None:
-        """Insert or update each feed's state, in one transaction."""
+        """Insert or update each feed's state, in one transaction. A feed's name is kept as it
+        was unless ``names`` gives one."""
         names = names or {}
+        fields = [
+            "etag",
+            "last_modified",
+            "moved_to",
+            "last_success",
+            "last_error",
+            "last_error_at",
+            "failures",
+        ]
+        rows = [
+            {
+                "url": s.url,
+                "name": names.get(s.url, ""),
+                "etag": s.etag,
+                "last_modified": s.last_modified,
+                "moved_to": s.moved_to,
+                "last_success": s.last_success,
+                "last_error": s.last_error,
+                "last_error_at": s.last_error_at,
+                "failures": s.failures,
+            }
+            for s in states
+        ]
+        named = [r for r in rows if r["url"] in names]
+        unnamed = [r for r in rows if r["url"] not in names]
         with self.begin() as conn:
-            for s in states:
-                values = {
-                    "etag": s.etag,
-                    "last_modified": s.last_modified,
-                    "moved_to": s.moved_to,
-                    "last_success": s.last_success,
-                    "last_error": s.last_error,
-                    "last_error_at": s.last_error_at,
-                    "failures": s.failures,
-                }
-                if s.url in names:
-                    values["name"] = names[s.url]
-                if conn.execute(update(_F).where(_F.c.url == s.url).values(**values)).rowcount == 0:
-                    values.setdefault("name", "")
-                    conn.execute(insert(_F).values(url=s.url, **values))
+            upsert(conn, _F, named, key=["url"], update=[*fields, "name"])
+            upsert(conn, _F, unnamed, key=["url"], update=fields)
 
     def seen_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of these entry ids are already stored."""
@@ -74,31 +88,31 @@ class EntryStore(StoreBase):
 
     @staticmethod
     def _add(conn: Connection, articles: Sequence[Article], now: datetime) -> list[Article]:
-        new: list[Article] = []
         seen: set[str] = set()
-        ids = [a.id for a in articles]
-        for part in chunks(ids):
+        for part in chunks([a.id for a in articles]):
             seen.update(conn.scalars(select(_E.c.id).where(_E.c.id.in_(part))))
+        new: list[Article] = []
         for a in articles:
-            if a.id in seen:
-                continue
-            seen.add(a.id)
-            conn.execute(
-                insert(_E).values(
-                    id=a.id,
-                    feed_url=a.feed_url,
-                    feed_name=a.feed_name,
-                    title=a.title,
-                    link=a.link,
-                    published=a.published,
-                    first_seen=now,
-                    html=a.html,
-                    text=a.text,
-                    topic=a.topic,
-                    weight=a.weight,
-                )
-            )
-            new.append(a)
+            if a.id not in seen:
+                seen.add(a.id)
+                new.append(a)
+        rows = [
+            {
+                "id": a.id,
+                "feed_url": a.feed_url,
+                "feed_name": a.feed_name,
+                "title": a.title,
+                "link": a.link,
+                "published": a.published,
+                "first_seen": now,
+                "html": a.html,
+                "text": a.text,
+                "topic": a.topic,
+                "weight": a.weight,
+            }
+            for a in new
+        ]
+        insert_ignore(conn, _E, rows)  # another process may store the same entry meanwhile
         return new
 
     def articles_since(self, since: datetime) -> list[Article]:

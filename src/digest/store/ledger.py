@@ -1,91 +1,32 @@
 """Editions and the delivery ledger: each (edition, subscriber) moves
-pending -> sending -> sent | failed, committed as it happens."""
+pending -> sending -> sent | failed | skipped.
+
+A delivery is planned (pending) once its edition is sealed; a worker claims a batch of them
+(sending, under its lease) in one statement that skips rows other workers are claiming, and
+records their outcomes in batches, each only while it still holds the claim."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, literal, select, update
 
 from ..models import Edition
 from ..serialize import edition_from_dict, edition_to_dict
 from . import schema
+from ._sql import db_now, insert_ignore, insert_ignore_from
 from .base import StoreBase, chunks, utc
 
 _D = schema.deliveries
 _R = schema.runs
 _ED = schema.editions
 _S = schema.subscribers
-
-
-#: A claim older than this is abandoned whoever made it: no message stays in flight for
-#: minutes (each SMTP step times out well before).
-STALE_CLAIM = timedelta(minutes=15)
-
-
-def _pid_namespace() -> str:
-    """Tells apart processes of different containers that share a host name (Linux)."""
-    try:
-        return str(os.stat("/proc/self/ns/pid").st_ino)
-    except OSError:
-        return "-"
-
-
-def claimant(run_id: int | None = None) -> str:
-    """Who claims a delivery: ``host|pid namespace|pid|run`` of the sending run."""
-    return f"{socket.gethostname()}|{_pid_namespace()}|{os.getpid()}|{run_id if run_id is not None else '-'}"
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    host: str
-    namespace: str
-    pid: int
-    run_id: int | None
-
-    @classmethod
-    def parse(cls, text: str | None) -> Claim | None:
-        parts = (text or "").split("|")
-        if len(parts) != 4 or not parts[2].isdigit():
-            return None
-        run = int(parts[3]) if parts[3].isdigit() else None
-        return cls(parts[0], parts[1], int(parts[2]), run)
-
-    @property
-    def here(self) -> bool:
-        """Made by a process of this machine and container, whose pid this process can check."""
-        return self.host == socket.gethostname() and self.namespace == _pid_namespace()
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, under another user
-        return True
-    except (OverflowError, ValueError):
-        return False
-    return True
-
-
-def claim_alive(claim: Claim | None, *, updated: datetime, now: datetime, run_running: bool) -> bool:
-    """Whether the run that claimed a delivery may still be sending it: its claim is fresh, its
-    run is recorded as running, and, when it was made here, its process is still there. A
-    claim of this very process is alive only when it names a run (which then runs beside the
-    caller); anything else, including a claim written before claims were signed, is abandoned.
-    """
-    if claim is None or now - updated > STALE_CLAIM or not run_running:
-        return False
-    if not claim.here:
-        return True
-    return claim.run_id is not None if claim.pid == os.getpid() else _process_exists(claim.pid)
+_W = schema.workers
 
 
 class DeliveryState(StrEnum):
@@ -93,6 +34,40 @@ class DeliveryState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to send (no story in their topics), or no longer subscribed
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery a worker claimed: it alone sends it while its lease lasts."""
+
+    edition_id: str
+    email: str
+    failed_permanently: bool  # an earlier attempt at this edition was refused for good
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one claimed delivery ended, for :meth:`LedgerStore.record_outcomes`."""
+
+    edition_id: str
+    email: str
+    state: DeliveryState  # SENT, FAILED or SKIPPED
+    attempts: int = 1
+    message_id: str = ""
+    reason: str | None = None
+    code: int | None = None
+    permanent: bool = False
+    counts_as_bounce: bool = False  # a refused address, counted once per edition
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What :meth:`LedgerStore.record_outcomes` wrote."""
+
+    recorded: int
+    lost: int  # the claim had passed to another worker (this one's lease ran out): not written
+    bounced: int  # subscribers marked bounced
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +80,44 @@ class DeliveryRecord:
     code: int | None
     reason: str | None
     updated: datetime
+
+
+# One statement for every outcome of a batch (executemany), written only where the worker
+# still holds the claim. A permanent failure stays flagged on the row while a later attempt
+# is under way, so that a refused address is counted towards a bounce once per edition.
+_RECORD = (
+    update(_D)
+    .where(
+        _D.c.edition_id == bindparam("b_edition"),
+        _D.c.email == bindparam("b_email"),
+        _D.c.state == DeliveryState.SENDING.value,
+        _D.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        state=bindparam("b_state"),
+        attempts=_D.c.attempts + bindparam("b_attempts"),
+        updated=bindparam("b_now"),
+        reason=bindparam("b_reason"),
+        code=bindparam("b_code"),
+        permanent=bindparam("b_permanent"),
+        message_id=func.coalesce(bindparam("b_message_id"), _D.c.message_id),
+    )
+)
+
+
+def _outcome_row(o: Outcome, worker_id: str, now: datetime) -> dict[str, object]:
+    return {
+        "b_edition": o.edition_id,
+        "b_email": o.email,
+        "b_worker": worker_id,
+        "b_state": o.state.value,
+        "b_attempts": o.attempts,
+        "b_now": now,
+        "b_reason": None if o.state is DeliveryState.SENT else (o.reason or "")[:2000] or None,
+        "b_code": o.code,
+        "b_permanent": o.permanent if o.state is DeliveryState.FAILED else False,
+        "b_message_id": o.message_id or None,
+    }
 
 
 class LedgerStore(StoreBase):
@@ -124,14 +137,12 @@ class LedgerStore(StoreBase):
         """Record an edition; return the one on record (an earlier one wins unless ``replace``)."""
         data = json.dumps(edition_to_dict(edition), ensure_ascii=False)
         with self.begin() as conn:
-            old = conn.scalar(select(_ED.c.data).where(_ED.c.id == edition.id))
-            if old is None:
-                conn.execute(insert(_ED).values(id=edition.id, created=edition.created, data=data))
-            elif replace:
+            if replace:
                 conn.execute(update(_ED).where(_ED.c.id == edition.id).values(data=data))
-            else:
-                return edition_from_dict(json.loads(old))
-        return edition
+            # two processes may build the day's edition at once: the first one kept wins
+            insert_ignore(conn, _ED, [{"id": edition.id, "created": edition.created, "data": data}])
+            kept = conn.scalar(select(_ED.c.data).where(_ED.c.id == edition.id))
+        return edition if kept == data else edition_from_dict(json.loads(str(kept)))
 
     def delivery_states(self, edition_id: str) -> dict[str, DeliveryState]:
         with self.begin() as conn:
@@ -141,139 +152,220 @@ class LedgerStore(StoreBase):
     def plan_deliveries(self, edition_id: str, emails: Iterable[str]) -> int:
         """Add a pending row for each address not yet in the ledger; return how many."""
         now = datetime.now(UTC)
-        known = set(self.delivery_states(edition_id))
-        todo = [e for e in dict.fromkeys(emails) if e not in known]
-        if todo:
-            with self.begin() as conn:
-                conn.execute(
-                    insert(_D),
-                    [
-                        {
-                            "edition_id": edition_id,
-                            "email": e,
-                            "state": DeliveryState.PENDING.value,
-                            "updated": now,
-                        }
-                        for e in todo
-                    ],
-                )
-        return len(todo)
-
-    def _set(self, conn: Connection, edition_id: str, email: str, values: dict[str, object]) -> None:
-        """Update the (edition, email) row, or insert it when the delivery was never planned."""
-        values["updated"] = datetime.now(UTC)
-        res = conn.execute(
-            update(_D).where(_D.c.edition_id == edition_id, _D.c.email == email).values(**values)
-        )
-        if res.rowcount == 0:
-            if isinstance(values.get("attempts"), ColumnElement):
-                values["attempts"] = 1
-            conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
-
-    def mark_sending(
-        self, edition_id: str, email: str, message_id: str, *, claimed_by: str | None = None
-    ) -> bool:
-        """Claim the delivery, about to hand the message over (committed before DATA).
-
-        The claim is one conditional UPDATE, so two runs of one edition never both send a
-        message: the second finds the row ``sending`` (or ``sent``) and gets False.
-        ``claimed_by`` names the run (:func:`claimant`); default: this process.
-        """
-        values: dict[str, object] = {
-            "state": DeliveryState.SENDING.value,
-            "message_id": message_id,
-            "attempts": _D.c.attempts + 1,
-            "updated": datetime.now(UTC),
-            "claimed_by": claimed_by or claimant(),
-        }
-        claimable = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
+        rows = [
+            {"edition_id": edition_id, "email": e, "state": DeliveryState.PENDING.value, "updated": now}
+            for e in dict.fromkeys(emails)
+        ]
         with self.begin() as conn:
-            row = _D.c.edition_id == edition_id, _D.c.email == email
-            res = conn.execute(update(_D).where(*row, _D.c.state.in_(claimable)).values(**values))
-            if res.rowcount:
-                return True
-            if conn.execute(select(_D.c.state).where(*row)).first() is not None:
-                return False
-            values["attempts"] = 1  # never planned (a caller outside the pipeline): insert
-            conn.execute(insert(_D).values(edition_id=edition_id, email=email, **values))
-            return True
+            before = self._count(conn, edition_id)
+            insert_ignore(conn, _D, rows)
+            return self._count(conn, edition_id) - before
 
-    def release_sending(self, edition_id: str) -> int:
-        """Make ``sending`` rows of an edition claimable again when the run that claimed them is
-        gone (killed mid-send, or ended); rows of a run still sending stay its own, so two runs
-        of one edition never send a message twice. Called as a run starts; returns how many
-        were released (each may have reached its reader).
-        """
+    def plan_edition(self, edition_id: str, *, new_readers: bool = True) -> int:
+        """Plan the sealed edition: with ``new_readers``, a pending delivery for every active
+        subscriber it has none for, in one statement (a million readers cost one INSERT …
+        SELECT); and the failed deliveries of active subscribers are tried again. Returns how
+        many were added. Safe from several processes at once: one row per reader."""
         now = datetime.now(UTC)
+        active = select(
+            literal(edition_id), _S.c.email, literal(DeliveryState.PENDING.value), literal(now)
+        ).where(_S.c.status == "active")
+        added = 0
+        with self.begin() as conn:
+            if new_readers:
+                added = insert_ignore_from(conn, _D, ["edition_id", "email", "state", "updated"], active)
+            conn.execute(
+                update(_D)
+                .where(
+                    _D.c.edition_id == edition_id,
+                    _D.c.state == DeliveryState.FAILED.value,
+                    _D.c.email.in_(select(_S.c.email).where(_S.c.status == "active")),
+                )
+                .values(state=DeliveryState.PENDING.value, updated=now)
+            )
+        return added
+
+    @staticmethod
+    def _count(conn: Connection, edition_id: str) -> int:
+        return int(
+            conn.scalar(select(func.count()).select_from(_D).where(_D.c.edition_id == edition_id)) or 0
+        )
+
+    def claim_batch(self, worker_id: str, edition_id: str, *, limit: int) -> list[Claimed]:
+        """Claim up to ``limit`` pending deliveries of the edition for the worker, in one
+        statement: on PostgreSQL the rows other workers are claiming at the same moment are
+        skipped (``FOR UPDATE SKIP LOCKED``), on SQLite claimers take turns. Every claimed row
+        is ``sending`` and names the worker, whose lease keeps it."""
+        queue = (
+            select(_D.c.email)
+            .where(_D.c.edition_id == edition_id, _D.c.state == DeliveryState.PENDING.value)
+            .order_by(_D.c.email)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
         with self.begin() as conn:
             rows = conn.execute(
-                select(_D.c.email, _D.c.claimed_by, _D.c.updated).where(
-                    _D.c.edition_id == edition_id, _D.c.state == DeliveryState.SENDING.value
+                update(_D)
+                .where(
+                    _D.c.edition_id == edition_id,
+                    _D.c.state == DeliveryState.PENDING.value,
+                    _D.c.email.in_(queue.scalar_subquery()),
                 )
+                .values(state=DeliveryState.SENDING.value, claimed_by=worker_id, updated=db_now(conn))
+                .returning(_D.c.email, _D.c.permanent)
             ).all()
-            claims = {r.email: Claim.parse(r.claimed_by) for r in rows}
-            runs = {c.run_id for c in claims.values() if c is not None and c.run_id is not None}
-            running = (
-                set(conn.scalars(select(_R.c.id).where(_R.c.id.in_(runs), _R.c.status == "running")))
-                if runs
-                else set()
-            )
+        return sorted(
+            (Claimed(edition_id, r.email, bool(r.permanent)) for r in rows),
+            key=lambda c: c.email,
+        )
 
-            def alive(email: str, updated: datetime) -> bool:
-                claim = claims[email]
-                in_run = claim is not None and (claim.run_id is None or claim.run_id in running)
-                return claim_alive(claim, updated=updated, now=now, run_running=in_run)
-
-            gone = [r.email for r in rows if not alive(r.email, utc(r.updated) or now)]
-            released = 0
-            for batch in chunks(gone):
-                res = conn.execute(
-                    update(_D)
-                    .where(
-                        _D.c.edition_id == edition_id,
-                        _D.c.email.in_(batch),
-                        _D.c.state == DeliveryState.SENDING.value,
+    def record_outcomes(self, worker_id: str, outcomes: Sequence[Outcome], *, bounce_after: int) -> Recorded:
+        """Write the outcomes of the worker's claims in one transaction. An outcome whose claim
+        the worker no longer holds (its lease ran out and another worker took the row) is not
+        written: the row is that worker's now. Sent readers' run of hard failures ends; a
+        refused address counts towards a bounce (``bounce_after``), once per edition."""
+        if not outcomes:
+            return Recorded(0, 0, 0)
+        recorded = bounced = 0
+        with self.begin() as conn:
+            now = db_now(conn)
+            by_edition: dict[str, list[Outcome]] = defaultdict(list)
+            for o in outcomes:
+                by_edition[o.edition_id].append(o)
+            hard: list[str] = []
+            for edition_id, group in by_edition.items():
+                held = self._held(conn, worker_id, edition_id, [o.email for o in group])
+                mine = [o for o in group if o.email in held]
+                recorded += len(mine)
+                if mine:
+                    conn.execute(_RECORD, [_outcome_row(o, worker_id, now) for o in mine])
+                hard += [o.email for o in mine if o.counts_as_bounce and not held[o.email]]
+                sent = [o.email for o in mine if o.state is DeliveryState.SENT]
+                for part in chunks(sent):
+                    conn.execute(
+                        update(_S)
+                        .where(_S.c.email.in_(part), _S.c.hard_failures != 0)
+                        .values(hard_failures=0)
                     )
-                    .values(state=DeliveryState.PENDING.value, updated=now, claimed_by=None)
+            for email in hard:
+                if self._count_hard_failure(conn, email, bounce_after=bounce_after, now=now):
+                    bounced += 1
+            sent_n = sum(1 for g in by_edition.values() for o in g if o.state is DeliveryState.SENT)
+            failed_n = sum(1 for g in by_edition.values() for o in g if o.state is DeliveryState.FAILED)
+            if sent_n or failed_n:
+                conn.execute(
+                    update(_W)
+                    .where(_W.c.id == worker_id)
+                    .values(sent=_W.c.sent + sent_n, failed=_W.c.failed + failed_n)
                 )
-                released += int(res.rowcount or 0)
-            return released
+        return Recorded(recorded=recorded, lost=len(outcomes) - recorded, bounced=bounced)
 
-    def mark_sent(self, edition_id: str, email: str) -> None:
-        """The server said 250. Also clears the subscriber's run of hard failures."""
-        values: dict[str, object] = {
-            "state": DeliveryState.SENT.value,
-            "reason": None,
-            "code": None,
-            "permanent": False,
-        }
+    @staticmethod
+    def _held(conn: Connection, worker_id: str, edition_id: str, emails: list[str]) -> dict[str, bool]:
+        """Which of these deliveries the worker holds (locked for the transaction), each with
+        whether an earlier attempt had failed permanently."""
+        held: dict[str, bool] = {}
+        for part in chunks(emails):
+            rows = conn.execute(
+                select(_D.c.email, _D.c.permanent)
+                .where(
+                    _D.c.edition_id == edition_id,
+                    _D.c.email.in_(part),
+                    _D.c.state == DeliveryState.SENDING.value,
+                    _D.c.claimed_by == worker_id,
+                )
+                .with_for_update()
+            )
+            held.update({r.email: bool(r.permanent) for r in rows})
+        return held
+
+    @staticmethod
+    def _count_hard_failure(conn: Connection, email: str, *, bounce_after: int, now: datetime) -> bool:
+        """One atomic increment of the subscriber's hard failures; True when it bounced them."""
+        conn.execute(
+            update(_S).where(_S.c.email == email).values(hard_failures=_S.c.hard_failures + 1, updated=now)
+        )
+        res = conn.execute(
+            update(_S)
+            .where(_S.c.email == email, _S.c.status == "active", _S.c.hard_failures >= bounce_after)
+            .values(status="bounced")
+        )
+        return bool(res.rowcount)
+
+    def release_claims(self, worker_id: str, edition_id: str) -> int:
+        """Give back the worker's claims on the edition that it did not send (it stopped, or
+        its transport failed): pending again, for any worker."""
         with self.begin() as conn:
-            self._set(conn, edition_id, email, values)
-            conn.execute(
-                update(_S).where(_S.c.email == email, _S.c.hard_failures != 0).values(hard_failures=0)
+            res = conn.execute(
+                update(_D)
+                .where(
+                    _D.c.edition_id == edition_id,
+                    _D.c.state == DeliveryState.SENDING.value,
+                    _D.c.claimed_by == worker_id,
+                )
+                .values(state=DeliveryState.PENDING.value, claimed_by=None, updated=db_now(conn))
+            )
+            return int(res.rowcount or 0)
+
+    def in_flight(self, edition_id: str, *, besides: str | None = None) -> bool:
+        """Whether any delivery of the edition is being sent (by a worker other than
+        ``besides``): what a worker with nothing left to claim waits for."""
+        query = select(_D.c.email).where(
+            _D.c.state == DeliveryState.SENDING.value, _D.c.edition_id == edition_id
+        )
+        if besides is not None:
+            query = query.where(_D.c.claimed_by != besides)
+        with self.begin() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def editions_to_send(self, *, sealed_since: datetime) -> list[str]:
+        """Sealed editions with deliveries left to claim, oldest first: a worker's work. An
+        edition whose sending began before ``sealed_since`` is left alone (yesterday's
+        leftovers are not news)."""
+        queued = select(_D.c.edition_id).where(_D.c.state == DeliveryState.PENDING.value).distinct()
+        with self.begin() as conn:
+            return list(
+                conn.scalars(
+                    select(_ED.c.id)
+                    .where(
+                        _ED.c.id.in_(queued), _ED.c.sealed_at.is_not(None), _ED.c.sealed_at >= sealed_since
+                    )
+                    .order_by(_ED.c.id)
+                )
             )
 
-    def mark_failed(
-        self, edition_id: str, email: str, *, reason: str, code: int | None, permanent: bool
-    ) -> bool:
-        """Not handed over (yet): ``permanent`` for a 5xx or a refusal; ``reason`` is the reply.
+    def waiting(self, edition_id: str) -> dict[str, int]:
+        """Deliveries of the edition not settled yet: pending and sending, of subscribers still
+        active (what a run waits for before it may say the edition is done)."""
+        counts = self.delivery_counts(edition_id, active_only=True)
+        return {k: counts[k] for k in ("pending", "sending") if counts.get(k)}
 
-        Returns whether this delivery had already failed permanently (in an earlier run of
-        the edition), so that one refusal is counted towards a bounce once.
+    def mark_sending(self, edition_id: str, email: str, message_id: str, *, claimed_by: str) -> bool:
+        """Claim one delivery for the worker ``claimed_by``, about to hand the message over
+        (committed before DATA); a delivery never planned is planned first.
+
+        The claim is one conditional UPDATE, so two workers never both send a message: the
+        second finds the row ``sending`` (or ``sent``) and gets False. Attempts are counted
+        when the outcome is recorded.
         """
-        values: dict[str, object] = {
-            "state": DeliveryState.FAILED.value,
-            "reason": reason[:2000],
-            "code": code,
-            "permanent": permanent,
-        }
+        now = datetime.now(UTC)
+        claimable = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
         with self.begin() as conn:
-            before = conn.execute(
-                select(_D.c.state, _D.c.permanent).where(_D.c.edition_id == edition_id, _D.c.email == email)
-            ).first()
-            self._set(conn, edition_id, email, values)
-        # "failed" + permanent stays on the row while a later attempt is "sending": check the flag
-        return bool(before is not None and before.permanent and before.state != DeliveryState.SENT.value)
+            pending = DeliveryState.PENDING.value
+            insert_ignore(
+                conn, _D, [{"edition_id": edition_id, "email": email, "state": pending, "updated": now}]
+            )
+            res = conn.execute(
+                update(_D)
+                .where(_D.c.edition_id == edition_id, _D.c.email == email, _D.c.state.in_(claimable))
+                .values(
+                    state=DeliveryState.SENDING.value,
+                    message_id=message_id,
+                    updated=now,
+                    claimed_by=claimed_by,
+                )
+            )
+            return bool(res.rowcount)
 
     def delivery_counts(self, edition_id: str, *, active_only: bool = False) -> dict[str, int]:
         """State -> number of deliveries; ``active_only``: of subscribers still active (those a

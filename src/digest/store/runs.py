@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from . import schema
+from ._sql import db_now
 from .base import StoreBase, utc
 
 _R = schema.runs
+_W = schema.workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +27,25 @@ class RunRecord:
     summary: dict[str, Any]
 
 
+def _status(recorded: str, lease_until: datetime | None, now: datetime) -> str:
+    return "dead" if recorded == "running" and lease_until is not None and lease_until < now else recorded
+
+
 class RunStore(StoreBase):
-    def start_run(self, edition_id: str) -> int:
+    def start_run(self, edition_id: str, *, worker_id: str | None = None) -> int:
+        """Record a run as running; ``worker_id`` is its lease (a run whose lease runs out is dead)."""
         with self.begin() as conn:
             res = conn.execute(
-                insert(_R).values(edition_id=edition_id, started=datetime.now(UTC), status="running")
+                insert(_R).values(
+                    edition_id=edition_id, started=datetime.now(UTC), status="running", worker_id=worker_id
+                )
             )
             key = res.inserted_primary_key
             assert key is not None
             return int(key[0])
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        """Record how the run ended (also over "dead": the run was slow, not gone)."""
         with self.begin() as conn:
             conn.execute(
                 update(_R)
@@ -44,15 +54,21 @@ class RunStore(StoreBase):
             )
 
     def recent_runs(self, limit: int = 10) -> list[RunRecord]:
+        """The latest runs first. A run recorded as running whose lease ran out shows as dead,
+        whether or not another process has marked it so yet."""
+        lease = select(_W.c.lease_until).where(_W.c.id == _R.c.worker_id).scalar_subquery()
         with self.begin() as conn:
-            rows = conn.execute(select(_R).order_by(_R.c.id.desc()).limit(limit))
+            now = db_now(conn)
+            rows = conn.execute(select(_R, lease.label("lease_until")).order_by(_R.c.id.desc()).limit(limit))
             return [
                 RunRecord(
                     id=r.id,
                     edition_id=r.edition_id,
-                    started=utc(r.started) or datetime.now(UTC),
+                    started=utc(r.started) or now,
                     finished=utc(r.finished),
-                    status=r.status,
+                    status="dead"
+                    if r.status == "running" and (utc(r.lease_until) or now) < now
+                    else r.status,
                     summary=json.loads(r.summary or "{}"),
                 )
                 for r in rows

@@ -136,8 +136,11 @@ deliveries = Table(
     Column("code", Integer),
     Column("reason", Text),
     Column("updated", DateTime(timezone=True), nullable=False),
-    Column("claimed_by", String(300)),  # migration 2: "host:pid" of the run sending it
-    Index("ix_deliveries_state", "edition_id", "state"),
+    # migration 2: who claimed it; migration 3: the id of the worker (its lease) sending it
+    Column("claimed_by", String(300)),
+    # migration 3: workers take their batches from here (pending, by edition), and look here
+    # for the claims of workers whose lease ran out (sending)
+    Index("ix_deliveries_queue", "state", "edition_id", "email"),
 )
 
 runs = Table(
@@ -149,7 +152,43 @@ runs = Table(
     Column("finished", DateTime(timezone=True)),
     Column("status", String(20), nullable=False, default="running"),
     Column("summary", Text, nullable=False, default="{}"),  # JSON
+    Column("worker_id", String(64)),  # migration 3: its lease; a run whose lease ran out is dead
     UniqueConstraint("id"),
+)
+
+# migration 3: every process that runs or sends holds a lease, which its heartbeat extends;
+# the claims of a worker whose lease ran out go back to pending, and its runs are marked dead
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("heartbeat", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),  # running, stopped, dead
+    Column("sent", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
+    Index("ix_workers_status", "status", "lease_until"),
+)
+
+# migration 3: send rates shared by every worker: the next free slot of a pace (GCRA), and
+# the messages sent per minute for a cap over a sliding window
+rate_slots = Table(
+    "rate_slots",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+)
+rate_minutes = Table(
+    "rate_minutes",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("minute", DateTime(timezone=True), primary_key=True),
+    Column("count", Integer, nullable=False),
 )
 
 meta = Table(
@@ -165,18 +204,28 @@ def _initial(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_columns(conn: Connection, table: Table, names: tuple[str, ...]) -> None:
+    """Add the named columns of ``table`` that the database does not have yet."""
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for col in table.columns:
+        if col.name in names and col.name not in have:
+            kind = col.type.compile(dialect=conn.dialect)
+            server = col.server_default
+            default = f" DEFAULT {server.arg}" if isinstance(server, DefaultClause) else ""
+            null = "" if col.nullable else " NOT NULL"
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}{default}{null}"))
+
+
 def _review(conn: Connection) -> None:
     """Editions gain a revision, an approval, a hold and a seal; editors' actions are logged;
     a delivery being sent records which process claimed it."""
-    for table in (editions, deliveries):
-        have = {c["name"] for c in inspect(conn).get_columns(table.name)}
-        for col in table.columns:
-            if col.name not in have:
-                kind = col.type.compile(dialect=conn.dialect)
-                server = col.server_default
-                default = f" DEFAULT {server.arg}" if isinstance(server, DefaultClause) else ""
-                null = "" if col.nullable else " NOT NULL"
-                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}{default}{null}"))
+    _add_columns(
+        conn,
+        editions,
+        ("revision", "updated", "updated_by", "approved_at", "approved_by", "approved_revision", "held_at"),
+    )
+    _add_columns(conn, editions, ("sealed_at",))
+    _add_columns(conn, deliveries, ("claimed_by",))
     edition_events.create(conn, checkfirst=True)
     # editions that earlier versions began sending are final, as sealing makes new ones
     started = select(func.min(deliveries.c.updated)).where(deliveries.c.edition_id == editions.c.id)
@@ -187,10 +236,25 @@ def _review(conn: Connection) -> None:
     )
 
 
+def _workers(conn: Connection) -> None:
+    """Leases instead of host and pid: workers and their heartbeats, runs that name their
+    worker, shared send rates, and the queue index workers claim batches from."""
+    for table in (workers, rate_slots, rate_minutes):
+        table.create(conn, checkfirst=True)
+    _add_columns(conn, runs, ("worker_id",))
+    conn.execute(text("DROP INDEX IF EXISTS ix_deliveries_state"))
+    next(i for i in deliveries.indexes if i.name == "ix_deliveries_queue").create(conn, checkfirst=True)
+    # claims written by host and pid name no lease: whoever sends next takes them over
+    conn.execute(
+        update(deliveries).where(deliveries.c.state == "sending").values(state="pending", claimed_by=None)
+    )
+
+
 Migration = Callable[[Connection], None]
 
 # Append only: (version, name, function). Never edit a migration that has been released.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _initial),
     (2, "review", _review),
+    (3, "workers", _workers),
 ]

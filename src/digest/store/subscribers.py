@@ -4,23 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, select, update
 
 from ..models import Subscriber, SubscriberStatus
 from . import schema
-from .base import StoreBase
+from ._sql import BATCH, upsert
+from .base import StoreBase, batched
 
 _S = schema.subscribers
+
+
+def _leaving_only(excluded: Any) -> dict[str, Any]:
+    """An import changes a known subscriber's status only from active (towards leaving)."""
+    active = SubscriberStatus.ACTIVE.value
+    return {"status": case((_S.c.status == active, excluded.status), else_=_S.c.status)}
 
 
 def _topics(raw: str) -> frozenset[str]:
     return frozenset(t for t in (p.strip() for p in raw.split(",")) if t)
 
 
+def _subscriber(r: Any) -> Subscriber:
+    return Subscriber(
+        email=r.email,
+        name=r.name,
+        status=SubscriberStatus(r.status),
+        timezone=r.timezone,
+        topics=_topics(r.topics),
+    )
+
+
 class SubscriberStore(StoreBase):
     def merge_subscribers(self, subs: Iterable[Subscriber]) -> tuple[int, int]:
-        """Insert new subscribers and update known ones, in one transaction.
+        """Insert new subscribers and update known ones, in batches (bounded memory, one
+        statement per batch); safe beside another process importing the same list.
 
         A known subscriber's status is changed only towards leaving: an import never
         resubscribes someone who unsubscribed or bounced.
@@ -30,42 +49,57 @@ class SubscriberStore(StoreBase):
         """
         added = updated = 0
         now = datetime.now(UTC)
-        with self.begin() as conn:
-            for s in subs:
-                row = conn.execute(select(_S.c.status).where(_S.c.email == s.email)).first()
-                values = {
+        for batch in batched(subs, BATCH):
+            rows = {
+                s.email: {
+                    "email": s.email,
                     "name": s.name,
+                    "status": s.status.value,
                     "timezone": s.timezone,
                     "topics": ",".join(sorted(s.topics)),
+                    "created": now,
                     "updated": now,
                 }
-                if row is None:
-                    conn.execute(
-                        insert(_S).values(email=s.email, status=s.status.value, created=now, **values)
-                    )
-                    added += 1
-                else:
-                    if row.status == SubscriberStatus.ACTIVE and not s.active:
-                        values["status"] = s.status.value
-                    conn.execute(update(_S).where(_S.c.email == s.email).values(**values))
-                    updated += 1
+                for s in batch
+            }
+            with self.begin() as conn:
+                known = len(list(conn.scalars(select(_S.c.email).where(_S.c.email.in_(list(rows))))))
+                upsert(
+                    conn,
+                    _S,
+                    list(rows.values()),
+                    key=["email"],
+                    update=["name", "timezone", "topics", "updated"],
+                    computed=_leaving_only,
+                )
+            added += len(rows) - known
+            updated += known
         return added, updated
 
-    def subscribers(self, *, active_only: bool = False) -> list[Subscriber]:
-        q = select(_S).order_by(_S.c.email)
+    def subscribers(self, *, active_only: bool = False, limit: int | None = None) -> list[Subscriber]:
+        q = select(_S).order_by(_S.c.email).limit(limit)
         if active_only:
             q = q.where(_S.c.status == SubscriberStatus.ACTIVE.value)
         with self.begin() as conn:
-            return [
-                Subscriber(
-                    email=r.email,
-                    name=r.name,
-                    status=SubscriberStatus(r.status),
-                    timezone=r.timezone,
-                    topics=_topics(r.topics),
+            return [_subscriber(r) for r in conn.execute(q)]
+
+    def count_subscribers(self, *, active_only: bool = False) -> int:
+        q = select(func.count()).select_from(_S)
+        if active_only:
+            q = q.where(_S.c.status == SubscriberStatus.ACTIVE.value)
+        with self.begin() as conn:
+            return int(conn.scalar(q) or 0)
+
+    def subscribers_by_email(self, emails: Iterable[str]) -> dict[str, Subscriber]:
+        """The named subscribers (by index; unknown addresses are left out)."""
+        found: dict[str, Subscriber] = {}
+        with self.begin() as conn:
+            for part in batched(emails, 500):
+                found.update(
+                    (s.email, s)
+                    for s in map(_subscriber, conn.execute(select(_S).where(_S.c.email.in_(part))))
                 )
-                for r in conn.execute(q)
-            ]
+        return found
 
     def set_subscriber_status(self, email: str, status: SubscriberStatus) -> bool:
         """Change one subscriber's status; False when the address is unknown."""
@@ -76,17 +110,25 @@ class SubscriberStore(StoreBase):
             return bool(res.rowcount > 0)
 
     def record_hard_failure(self, email: str, *, bounce_after: int) -> bool:
-        """Count a permanent failure; mark the subscriber bounced at ``bounce_after``. True if bounced."""
+        """Count a permanent failure; mark the subscriber bounced at ``bounce_after``. True if
+        bounced. One atomic increment: two workers counting at once lose no count."""
         with self.begin() as conn:
-            n = conn.scalar(select(_S.c.hard_failures).where(_S.c.email == email))
-            if n is None:
+            res = conn.execute(
+                update(_S)
+                .where(_S.c.email == email)
+                .values(hard_failures=_S.c.hard_failures + 1, updated=datetime.now(UTC))
+            )
+            if not res.rowcount:
                 return False
-            n += 1
-            values: dict[str, object] = {"hard_failures": n, "updated": datetime.now(UTC)}
-            if n >= bounce_after:
-                values["status"] = SubscriberStatus.BOUNCED.value
-            conn.execute(update(_S).where(_S.c.email == email).values(**values))
-            return bool(n >= bounce_after)
+            n = conn.scalar(select(_S.c.hard_failures).where(_S.c.email == email)) or 0
+            if n < bounce_after:
+                return False
+            conn.execute(
+                update(_S)
+                .where(_S.c.email == email, _S.c.status == SubscriberStatus.ACTIVE.value)
+                .values(status=SubscriberStatus.BOUNCED.value)
+            )
+            return True
 
     def set_subscriber_topics(self, email: str, topics: frozenset[str]) -> bool:
         """Set the sections one subscriber gets (empty: all); False when the address is unknown."""
