@@ -199,6 +199,9 @@ def test_state_decisions() -> None:
     s2 = after_error(s1, now=NOW, reason="HTTP 404 Not Found")
     assert (s2.failures, s2.moved_to, s2.etag, fetch_url(spec, s2)) == (1, None, None, spec.url)
     assert after_error(s2, now=NOW, reason="x").failures == 2
+    # a "move" that is not an http(s) URL (a hand-edited store) is never followed
+    assert fetch_url(spec, FeedState(url=spec.url, moved_to="/etc/passwd")) == spec.url
+    assert fetch_url(spec, FeedState(url=spec.url, moved_to="file:///etc/passwd")) == spec.url
 
 
 def test_snippets_count_cjk_characters() -> None:

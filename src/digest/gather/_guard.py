@@ -113,7 +113,7 @@ def guarded_transport(limits: httpx.Limits, tls: ssl.SSLContext) -> httpx.AsyncH
     """
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, verify=tls)
     # httpx has no public switch for the network backend; replace the pool it built with
-    # the same settings plus the guard (tests/test_gather_guard.py fails if this breaks).
+    # the same settings plus the guard (tests/test_gather_units.py fails if this breaks).
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=tls,
         max_connections=limits.max_connections,

@@ -91,7 +91,14 @@ async def _fetch_feed(run: _Run, spec: FeedSpec, state: FeedState) -> Fetched:
         return await asyncio.to_thread(_read_local, url, state, run.config.max_bytes)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise FetchError(f"unsupported URL scheme {urlsplit(url).scheme!r}")
-    return await run.fetcher.fetch(url, trusted=True, conditional=_state.conditional_headers(spec, state))
+    # the editor trusted the host they named; a recorded move to another host is checked like
+    # any link on every run (its address may have changed since the move was recorded)
+    trusted = _host(url) == _host(spec.url)
+    return await run.fetcher.fetch(url, trusted=trusted, conditional=_state.conditional_headers(spec, state))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 async def _full_text(run: _Run, article: Article) -> Article:
