@@ -45,6 +45,7 @@ class RunSummary:
     feeds: list[FeedOutcome] = field(default_factory=list)
     feed_failures: dict[str, int] = field(default_factory=dict)  # consecutive failures, by URL
     new_articles: int = 0
+    full_text_abandoned: int = 0  # at the gather deadline; those entries keep their snippets
     stories: int = 0
     reused_edition: bool = False
     condense: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +94,7 @@ class RunSummary:
                 "consecutive_failures": self.feed_failures,
             },
             "new_articles": self.new_articles,
+            "full_text_abandoned": self.full_text_abandoned,
             "stories": self.stories,
             "reused_edition": self.reused_edition,
             "condense": self.condense,
@@ -160,6 +162,7 @@ async def gather_into_store(
     summary.feeds = list(result.outcomes)
     summary.feed_failures = {st.url: st.failures for st in result.states if st.failures}
     summary.new_articles = len(result.articles)
+    summary.full_text_abandoned = result.full_text_abandoned
 
 
 def build_edition(

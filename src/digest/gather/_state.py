@@ -66,3 +66,9 @@ def after_error(state: FeedState, *, now: datetime, reason: str) -> FeedState:
         etag=None if state.moved_to else state.etag,
         last_modified=None if state.moved_to else state.last_modified,
     )
+
+
+def after_abandoned(state: FeedState, *, now: datetime, reason: str) -> FeedState:
+    """Not fetched by the gather deadline: one more consecutive failure, but the validators
+    and a recorded move are kept (a slow answer says nothing against them)."""
+    return replace(state, last_error=reason, last_error_at=now, failures=state.failures + 1)
