@@ -25,6 +25,14 @@ class Reply:
     delay: float = 0.0  # seconds before the status line: slower than a client's timeout
 
 
+def drip(data: bytes, interval: float) -> Iterator[bytes]:
+    """A body sent one byte every ``interval`` seconds: never slow enough for a read timeout,
+    always too slow to finish (stops early once the client hangs up)."""
+    for byte in data:
+        time.sleep(interval)
+        yield bytes([byte])
+
+
 @dataclass(frozen=True)
 class Request:
     path: str

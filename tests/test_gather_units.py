@@ -140,7 +140,37 @@ def test_guard_address_check(address: str, public: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:9/", "http://localhost:9/x", "http://[::1]:9/", "http://10.0.0.1:9/"]
+    ("address", "public"),
+    [
+        ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254 (the cloud metadata service)
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("2002:5db8:d822::1", False),  # 6to4 even of a public address: relays, never a web server
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::5db8:d822", True),  # NAT64 of a public address: what DNS64 answers
+        ("64:ff9b:1::5db8:d822", False),  # local-use NAT64
+        ("::ffff:169.254.169.254", False),
+        ("::ffff:93.184.216.34", True),
+        ("::127.0.0.1", False),  # IPv4-compatible (deprecated)
+        ("::93.184.216.34", False),
+        ("::ffff:0:7f00:1", False),  # IPv4-translated
+    ],
+)
+def test_guard_judges_ipv6_transition_forms(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/",
+        "http://localhost:9/x",
+        "http://[::1]:9/",
+        "http://10.0.0.1:9/",
+        "http://[2002:a9fe:a9fe::1]:9/",
+        "http://[64:ff9b::a9fe:a9fe]:9/",
+    ],
 )
 def test_guarded_fetch_refuses_private_hosts_before_connecting(url: str) -> None:
     async def go() -> None:
@@ -169,6 +199,9 @@ def test_state_decisions() -> None:
     s2 = after_error(s1, now=NOW, reason="HTTP 404 Not Found")
     assert (s2.failures, s2.moved_to, s2.etag, fetch_url(spec, s2)) == (1, None, None, spec.url)
     assert after_error(s2, now=NOW, reason="x").failures == 2
+    # a "move" that is not an http(s) URL (a hand-edited store) is never followed
+    assert fetch_url(spec, FeedState(url=spec.url, moved_to="/etc/passwd")) == spec.url
+    assert fetch_url(spec, FeedState(url=spec.url, moved_to="file:///etc/passwd")) == spec.url
 
 
 def test_snippets_count_cjk_characters() -> None:

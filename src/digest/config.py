@@ -101,6 +101,8 @@ class GatherConfig(_Section):
     connect_timeout: Annotated[float, Field(gt=0)] = 10.0
     read_timeout: Annotated[float, Field(gt=0)] = 20.0
     total_timeout: Annotated[float, Field(gt=0)] = 60.0
+    # the whole gather: pending fetches are abandoned then (full text falls back to snippets)
+    deadline: Duration = timedelta(minutes=3)
     max_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     concurrency: Annotated[int, Field(ge=1)] = 64  # in all; politeness is per_host
     per_host: Annotated[int, Field(ge=1)] = 2
@@ -111,6 +113,13 @@ class GatherConfig(_Section):
     group_threshold: Annotated[float, Field(gt=0, le=1)] = 0.3
     max_per_topic: Annotated[int, Field(ge=1)] | None = None
     parse_workers: Annotated[int, Field(ge=0, le=64)] | None = None  # None: one per core for 16+ feeds
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("must be more than 0 (write it as '3m' or '90s')")
+        return v
 
 
 class CondenseConfig(_Section):

@@ -74,6 +74,7 @@ async def gather_into_store(ctx: RunContext, summary: RunSummary) -> None:
     summary.feeds = list(result.outcomes)
     summary.feed_failures = {st.url: st.failures for st in result.states if st.failures}
     summary.new_articles = len(result.articles)
+    summary.full_text_abandoned = result.full_text_abandoned
 
 
 def build_edition(ctx: RunContext, *, day: date, summary: RunSummary) -> Edition:

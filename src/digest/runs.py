@@ -21,6 +21,7 @@ class RunSummary:
     feeds: list[FeedOutcome] = field(default_factory=list)
     feed_failures: dict[str, int] = field(default_factory=dict)  # consecutive failures, by URL
     new_articles: int = 0
+    full_text_abandoned: int = 0  # at the gather deadline; those entries keep their snippets
     stories: int = 0
     reused_edition: bool = False
     condense: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class RunSummary:
                 "consecutive_failures": self.feed_failures,
             },
             "new_articles": self.new_articles,
+            "full_text_abandoned": self.full_text_abandoned,
             "stories": self.stories,
             "reused_edition": self.reused_edition,
             "condense": self.condense,

@@ -62,6 +62,11 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         runs = summary.feed_failures.get(f.url, 1)
         streak = f" (failing for {runs} runs in a row)" if runs > 1 else ""
         console.print(f"  [red]feed failed[/red] {escape(f.url)}: {escape(f.error or '')}{streak}")
+    if summary.full_text_abandoned:
+        console.print(
+            f"  [yellow]{summary.full_text_abandoned} full-text fetches abandoned at the gather deadline;"
+            " snippets used[/yellow]"
+        )
     for w in summary.warnings:
         console.print(f"  [yellow]warning[/yellow] {escape(w)}")
     for e in summary.render_failed:

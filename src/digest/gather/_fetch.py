@@ -1,9 +1,9 @@
 """Fetching bytes over HTTP like a good feed citizen.
 
 Bounded concurrency with a per-host limit, explicit connect/read/total timeouts, a maximum
-body size enforced while streaming, redirects followed by hand (so permanent moves are
-recorded and every hop is checked), gzip, conditional GET and a User-Agent naming digest.
-Only this module talks to the network.
+body size enforced while streaming (and while decompressing: see ``_decode``), redirects
+followed by hand (so permanent moves are recorded and every hop is checked), gzip,
+conditional GET and a User-Agent naming digest. Only this module talks to the network.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import httpx
 from .. import __version__
 from ..config import GatherConfig
 from ..errors import Failure
+from ._decode import ACCEPT_ENCODING, BodyError, BoundedBody
 from ._guard import guarded_transport
 
 FEED_ACCEPT = (
@@ -61,7 +62,11 @@ class Fetcher:
         limits = httpx.Limits(
             max_connections=config.concurrency * 2, max_keepalive_connections=config.concurrency
         )
-        headers = {"User-Agent": config.user_agent or default_user_agent()}
+        # only the encodings _read can decode within max_bytes (httpx would add br, zstd)
+        headers = {
+            "User-Agent": config.user_agent or default_user_agent(),
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         # one TLS context for both clients: loading the CA store costs ~15 ms each time
         tls = httpx.create_ssl_context(trust_env=False)
         common = {"timeout": timeout, "headers": headers, "follow_redirects": False}
@@ -172,14 +177,20 @@ class Fetcher:
             raise FetchError(f"{type(exc).__name__}: {exc}") from exc
 
     async def _read(self, resp: httpx.Response) -> bytes:
-        """The decoded body, stopping as soon as it exceeds ``max_bytes``."""
+        """The decoded body, stopping as soon as it exceeds ``max_bytes``.
+
+        The raw bytes are decoded here, a bounded piece at a time, rather than by httpx,
+        which inflates a whole network read at once (a gzip bomb would pass the limit a
+        hundredfold before it could be counted).
+        """
         limit = self.config.max_bytes
         declared = resp.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise FetchError(f"body of {int(declared)} bytes exceeds the {limit}-byte limit")
-        buf = bytearray()
-        async for chunk in resp.aiter_bytes():
-            buf += chunk
-            if len(buf) > limit:  # counted after gzip decoding: a small bomb stops here too
-                raise FetchError(f"body exceeds the {limit}-byte limit")
-        return bytes(buf)
+            raise FetchError(f"body of {int(declared)} bytes exceeds the {limit}-byte limit (max_bytes)")
+        try:
+            body = BoundedBody(resp.headers.get("content-encoding", ""), limit)
+            async for chunk in resp.aiter_raw():
+                body.feed(chunk)
+        except BodyError as exc:
+            raise FetchError(exc.reason) from exc
+        return body.value()

@@ -19,15 +19,37 @@ from typing import Any
 import httpcore
 import httpx
 
+# IPv6 forms that carry an IPv4 address the packet ends up at, so that address is the one to
+# judge: IPv4-mapped, and NAT64's well-known prefix (a DNS64 network answers with it for
+# every IPv4-only site, so those stay usable when the embedded address is public).
+_EMBEDDING = tuple(ipaddress.IPv6Network(n) for n in ("::ffff:0:0/96", "64:ff9b::/96"))
+# Refused whatever they embed: 6to4 and Teredo go through relays to an address the sender
+# chooses (Teredo's is even obfuscated); local-use NAT64 is not global by definition; the
+# IPv4-compatible and IPv4-translated forms are deprecated. None of them serves a web page.
+_REFUSED = tuple(
+    ipaddress.IPv6Network(n) for n in ("2002::/16", "2001::/32", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+
 
 def is_public_address(address: str) -> bool:
-    """Whether an IP address is globally routable (not private, loopback, link-local ...)."""
+    """Whether an IP address is globally routable (not private, loopback, link-local ...).
+
+    An IPv4-mapped or NAT64 address is judged by the IPv4 address it embeds; 6to4, Teredo
+    and the deprecated IPv4-compatible forms are never public here.
+    """
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED):
+            return False
+        if any(ip in net for net in _EMBEDDING):
+            return _is_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return _is_public(ip)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return bool(
         ip.is_global
         and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast)
@@ -91,7 +113,7 @@ def guarded_transport(limits: httpx.Limits, tls: ssl.SSLContext) -> httpx.AsyncH
     """
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, verify=tls)
     # httpx has no public switch for the network backend; replace the pool it built with
-    # the same settings plus the guard (tests/test_gather_guard.py fails if this breaks).
+    # the same settings plus the guard (tests/test_gather_units.py fails if this breaks).
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=tls,
         max_connections=limits.max_connections,

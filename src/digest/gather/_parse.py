@@ -17,6 +17,7 @@ from typing import Any
 import feedparser
 
 from ..errors import Failure
+from ._charset import repair_utf8
 from ._clean import plain_title, safe_link, sanitize_html
 
 # A DOCTYPE with an internal subset, matched without backtracking (possessive quantifiers).
@@ -137,6 +138,7 @@ def parse_feed(data: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
     """
     if not data.strip():
         raise ParseError("empty document")
+    data, replaced = repair_utf8(data, headers)
     data = defuse(data)
     try:
         # feedparser's own sanitizer is off: every HTML field goes through nh3's allow-list
@@ -145,7 +147,7 @@ def parse_feed(data: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
     except Exception as exc:  # feedparser has crashed on odd input before: a bad feed, not a bad run
         raise ParseError(f"parser failed: {type(exc).__name__}: {exc}") from exc
     entries = parsed.get("entries") or []
-    warnings: list[str] = []
+    warnings = [f"charset: {replaced} invalid UTF-8 byte(s) replaced with U+FFFD"] if replaced else []
     if parsed.get("bozo"):
         bozo = parsed.get("bozo_exception")
         problem = f"{type(bozo).__name__}: {bozo}"

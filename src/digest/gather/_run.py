@@ -42,6 +42,7 @@ class GatherResult:
     outcomes: tuple[FeedOutcome, ...]
     articles: tuple[Article, ...]  # new entries, deduplicated across feeds, sanitized
     states: tuple[FeedState, ...]  # the new state of every feed
+    full_text_abandoned: int = 0  # full-text fetches given up at the gather deadline (snippets kept)
 
     @property
     def failed(self) -> bool:
@@ -58,7 +59,13 @@ class _Run:
     parser: Parser
     seen: Callable[[Iterable[str]], set[str]]
     now: datetime
+    deadline: float  # event-loop time at which every pending fetch is abandoned
     claimed: set[str] = field(default_factory=set)  # ids taken by an earlier feed of this run
+    abandoned: int = 0  # full-text fetches abandoned at the deadline
+
+
+class DeadlinePassed(FetchError):
+    """A feed not fetched by the gather deadline."""
 
 
 def _is_local(url: str) -> bool:
@@ -91,16 +98,49 @@ async def _fetch_feed(run: _Run, spec: FeedSpec, state: FeedState) -> Fetched:
         return await asyncio.to_thread(_read_local, url, state, run.config.max_bytes)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise FetchError(f"unsupported URL scheme {urlsplit(url).scheme!r}")
-    return await run.fetcher.fetch(url, trusted=True, conditional=_state.conditional_headers(spec, state))
+    # the editor trusted the host they named; a recorded move to another host is checked like
+    # any link on every run (its address may have changed since the move was recorded)
+    trusted = _host(url) == _host(spec.url)
+    return await run.fetcher.fetch(url, trusted=trusted, conditional=_state.conditional_headers(spec, state))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+async def _fetch_feed_in_time(run: _Run, spec: FeedSpec, state: FeedState) -> Fetched:
+    """The feed's bytes, unless the gather deadline passes first.
+
+    Raises:
+        DeadlinePassed: the deadline passed while the fetch waited for a slot or ran.
+        FetchError: the fetch failed.
+    """
+    try:
+        async with asyncio.timeout_at(run.deadline):
+            return await _fetch_feed(run, spec, state)
+    except TimeoutError:  # the fetcher turns its own timeouts into FetchError: this is the deadline
+        raise DeadlinePassed(f"gather deadline passed ({run.config.deadline.total_seconds():g} s)") from None
 
 
 async def _full_text(run: _Run, article: Article) -> Article:
-    """The article with its linked page's main text, or unchanged when that fails."""
+    """The article with its linked page's main text, or unchanged when that fails.
+
+    A page not fetched by the gather deadline is abandoned (and counted): links queue per
+    host, so a few slow hosts could otherwise hold the whole run for many timeouts. A page
+    already here is still extracted; that costs CPU bounded by ``max_bytes``, not waiting.
+    """
+    if asyncio.get_running_loop().time() >= run.deadline:  # too late to open a connection
+        run.abandoned += 1
+        return article
     try:
-        page = await run.fetcher.fetch(article.link, trusted=False, accept=PAGE_ACCEPT)
-        text = await asyncio.to_thread(extract_main_text, page.body, page.url)
+        async with asyncio.timeout_at(run.deadline):
+            page = await run.fetcher.fetch(article.link, trusted=False, accept=PAGE_ACCEPT)
+    except TimeoutError:
+        run.abandoned += 1
+        return article
     except FetchError:
         return article
+    text = await asyncio.to_thread(extract_main_text, page.body, page.url)
     if len(text) <= len(article.text):
         return article
     return replace(article, html=sanitize_html(paragraphs_to_html(text)), text=text)
@@ -108,7 +148,7 @@ async def _full_text(run: _Run, article: Article) -> Article:
 
 async def _one(run: _Run, spec: FeedSpec, state: FeedState) -> tuple[FeedOutcome, list[Article], FeedState]:
     try:
-        fetched = await _fetch_feed(run, spec, state)
+        fetched = await _fetch_feed_in_time(run, spec, state)
         if fetched.status == 304:
             return (
                 FeedOutcome(spec.url, spec.name, "not_modified"),
@@ -116,6 +156,9 @@ async def _one(run: _Run, spec: FeedSpec, state: FeedState) -> tuple[FeedOutcome
                 _state.after_not_modified(state, now=run.now),
             )
         parsed = await run.parser.parse(fetched.body, fetched.url, fetched.headers, spec, run.now)
+    except DeadlinePassed as exc:  # slowness is no sign that a recorded move or validators are wrong
+        new_state = _state.after_abandoned(state, now=run.now, reason=exc.reason)
+        return FeedOutcome(spec.url, spec.name, "error", error=exc.reason), [], new_state
     except (FetchError, ParseError) as exc:
         new_state = _state.after_error(state, now=run.now, reason=exc.reason)
         return FeedOutcome(spec.url, spec.name, "error", error=exc.reason), [], new_state
@@ -168,14 +211,20 @@ async def gather(
         now: the time of this run (first-seen time of undated entries; health stamps).
         progress: called once per feed as soon as it is done.
 
+    ``config.deadline`` bounds the whole gather: a feed not fetched by then is an error
+    ("gather deadline passed"), a linked page not fetched by then leaves its entry's
+    snippet (counted in ``full_text_abandoned``); what was fetched is still parsed and used.
+
     Returns:
         Per-feed outcomes (in the order of ``feeds``), new articles (deduplicated across
-        feeds and against the store) and the new state of every feed.
+        feeds and against the store), the new state of every feed, and how many full-text
+        fetches the deadline cut short.
     """
     unique = list({f.url: f for f in feeds}.values())
     workers = workers_for(len(unique), config.parse_workers)
+    deadline = asyncio.get_running_loop().time() + config.deadline.total_seconds()
     async with Fetcher(config) as fetcher, Parser(workers) as parser:
-        run = _Run(config, fetcher, parser, seen, now)
+        run = _Run(config, fetcher, parser, seen, now, deadline)
 
         async def one(spec: FeedSpec) -> tuple[FeedOutcome, list[Article], FeedState]:
             result = await _one(run, spec, states.get(spec.url) or FeedState(url=spec.url))
@@ -188,4 +237,5 @@ async def gather(
         outcomes=tuple(r[0] for r in results),
         articles=tuple(a for r in results for a in r[1]),
         states=tuple(r[2] for r in results),
+        full_text_abandoned=run.abandoned,
     )

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from ..models import FeedSpec, FeedState
 
 
 def fetch_url(spec: FeedSpec, state: FeedState) -> str:
-    """Where to fetch a feed: the target of its last permanent redirect, else its own URL."""
-    return state.moved_to or spec.url
+    """Where to fetch a feed: the target of its last permanent redirect, else its own URL.
+
+    Only an http(s) feed can have moved, and only to an http(s) URL (anything else in the
+    store is ignored: a recorded "move" must never turn a feed into a local file read).
+    """
+    if state.moved_to and all(
+        urlsplit(u).scheme.lower() in ("http", "https") for u in (spec.url, state.moved_to)
+    ):
+        return state.moved_to
+    return spec.url
 
 
 def conditional_headers(spec: FeedSpec, state: FeedState) -> dict[str, str]:
@@ -57,3 +66,9 @@ def after_error(state: FeedState, *, now: datetime, reason: str) -> FeedState:
         etag=None if state.moved_to else state.etag,
         last_modified=None if state.moved_to else state.last_modified,
     )
+
+
+def after_abandoned(state: FeedState, *, now: datetime, reason: str) -> FeedState:
+    """Not fetched by the gather deadline: one more consecutive failure, but the validators
+    and a recorded move are kept (a slow answer says nothing against them)."""
+    return replace(state, last_error=reason, last_error_at=now, failures=state.failures + 1)
