@@ -112,7 +112,9 @@ def test_secrets_come_from_environment_only() -> None:
 
 
 def test_password_in_file_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"unknown key `password` in \[delivery\] \(did you mean `password_env`"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key `password` in \[delivery\] \(did you mean `password_env`"
+    ):
         load_config(write(tmp_path, "[delivery]\npassword = 'hunter2'"))
 
 
@@ -120,7 +122,10 @@ def test_password_in_file_is_rejected(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("max_storys = 3", ":1: unknown key `max_storys` (did you mean `max_stories`?)"),
-        ('title = "T"\n\n[gather]\nper_hots = 2', ":4: unknown key `per_hots` in [gather] (did you mean `per_host`?)"),
+        (
+            'title = "T"\n\n[gather]\nper_hots = 2',
+            ":4: unknown key `per_hots` in [gather] (did you mean `per_host`?)",
+        ),
         (
             '[[feeds]]\nurl = "a.xml"\n\n[[feeds]]\nurl = "b.xml"\nnmae = "B"',
             ":6: unknown key `nmae` in [[feeds]] (did you mean `name`?)",
@@ -163,7 +168,7 @@ def test_key_lines_reads_tables_arrays_dotted_and_quoted_keys() -> None:
             "[[ feeds ]]  # the second",  # 7
             "'url' = \"b\"",  # 8
             "[render]",  # 9
-            'a.b = 1',  # 10
+            "a.b = 1",  # 10
         ]
     )
     lines = key_lines(text)

@@ -10,14 +10,12 @@ from pathlib import Path
 import click
 
 from ..pipeline import preview_edition, run_edition
-from ..store import open_store
 from .common import (
     config_option,
     console,
     db_option,
     handle_errors,
-    settings,
-    store_url,
+    setup,
     subscribers_option,
     transport_option,
     transport_url,
@@ -55,12 +53,12 @@ def run(
     again for the same day sends nothing more. Exit codes: 0 all delivered, 1 some feeds or
     deliveries failed, 2 bad usage or configuration.
     """
-    s = settings(config_path)
+    used = setup(config_path, db)
     out = console()
-    with open_store(store_url(s, db)) as store, progress_bars(out, enabled=not quiet) as progress:
+    with used.open(announce=not quiet) as store, progress_bars(out, enabled=not quiet) as progress:
         summary = asyncio.run(
             run_edition(
-                s,
+                used.settings,
                 store,
                 now=datetime.now(UTC),
                 day=day.date() if day else None,
@@ -95,9 +93,9 @@ def preview(
 
     Nothing is sent. The edition is recorded, so what you preview is what `digest run` sends.
     """
-    s = settings(config_path)
+    used = setup(config_path, db)
     err = console()
-    with open_store(store_url(s, db)) as store, progress_bars(err) as progress:
+    with used.open() as store, progress_bars(err) as progress:
         subscriber = None
         if email:
             subscriber = next((x for x in store.subscribers() if x.email == email.strip().lower()), None)
@@ -105,7 +103,7 @@ def preview(
                 raise click.UsageError(f"--email {email}: no such subscriber in the store")
         edition, sub, rendered = asyncio.run(
             preview_edition(
-                s,
+                used.settings,
                 store,
                 now=datetime.now(UTC),
                 day=day.date() if day else None,
