@@ -196,3 +196,19 @@ def test_status_names_the_feeds(sent: tuple[Path, Path]) -> None:
     # with --db alone, the file's name stands in for the config's name
     alone = invoke("status", "--db", str(db))
     assert "world-desk.xml" in alone.stdout
+
+
+def test_condense_and_init_need_no_config(empty: Path, tmp_path: Path) -> None:
+    article = tmp_path / "article.txt"
+    article.write_text(
+        "The harbour authority approved the new terminal on Tuesday after a long debate. "
+        "Construction starts in spring and should take two years. "
+        "Residents raised concerns about noise from night-time operations.",
+        encoding="utf-8",
+    )
+    result = invoke("condense", str(article), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["headline"]
+    assert "digest: config" not in result.output
+    made = invoke("init", str(tmp_path / "new"))
+    assert made.exit_code == 0, made.output
