@@ -81,7 +81,7 @@ def init(folder: Path, force: bool) -> None:
 def _next_steps(folder: Path) -> None:
     where = shown_path(folder)
     out = console(stderr=False)
-    out.print(f"A new newsletter in {where}/:", markup=False)
+    out.print(f"A new newsletter in {'this folder' if where == '.' else where + '/'}:", markup=False)
     for line in (
         "  digest.toml         the settings: add your [[feeds]], set title, sender, timezone",
         "  subscribers.csv     the readers",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     sent), what each delivered, failed addresses with the server's reply, and feed health."""
     used = setup(config_path, db, store_only=True)
     s = used.settings
+    names = feed_names(s)
     with used.open(announce=not as_json) as store:
         runs = store.recent_runs(limit)
         editions = list(dict.fromkeys(r.edition_id for r in runs))
@@ -83,7 +84,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         ],
         "feeds": [
             {
-                "name": feed_name(f.url, s),
+                "name": names(f.url),
                 "url": f.url,
                 "last_success": f.last_success.isoformat() if f.last_success else None,
                 "last_error": f.last_error,
@@ -130,18 +131,18 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             ft.add_row(rec.edition_id, escape(rec.email), str(rec.code or ""), escape(reply))
         out.print(ft)
     if feeds:
-        out.print(_feeds_table(feeds.values(), s))
+        out.print(_feeds_table(feeds.values(), names))
 
 
-def _feeds_table(feeds: Iterable[FeedState], s: Settings) -> Table:
+def _feeds_table(feeds: Iterable[FeedState], names: Callable[[str], str]) -> Table:
     """Feed health, one row per feed by its name: long URLs and paths, cut to the terminal's
     width, would all look alike."""
     table = Table(title="Feeds", title_justify="left")
     for col in ("feed", "last success", "consecutive failures", "last error"):
         table.add_column(col)
-    for f in sorted(feeds, key=lambda f: feed_name(f.url, s).casefold()):
+    for f in sorted(feeds, key=lambda f: names(f.url).casefold()):
         table.add_row(
-            escape(feed_name(f.url, s)),
+            escape(names(f.url)),
             f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never",
             str(f.failures),
             escape(f.last_error or ""),
@@ -149,16 +150,20 @@ def _feeds_table(feeds: Iterable[FeedState], s: Settings) -> Table:
     return table
 
 
-def feed_name(url: str, s: Settings) -> str:
-    """A feed's name: as the config names it, else the shortest telling part of its URL (the
-    file's name of a local feed, host and path of a web one)."""
-    for spec in s.feed_specs:
-        if spec.url == url and spec.name != spec.url:
-            return spec.name
-    if "://" not in url:
-        return Path(url.removeprefix("file:")).name or url
-    parts = urlsplit(url)
-    return f"{parts.hostname or ''}{parts.path}" or url
+def feed_names(s: Settings) -> Callable[[str], str]:
+    """A feed's name by its URL (as the store keeps it): as the config names it, else the
+    shortest telling part of the URL (a local feed's file name, a web one's host and path)."""
+    named = {spec.url: spec.name for spec in s.feed_specs if spec.name != spec.url}
+
+    def name(url: str) -> str:
+        if url in named:
+            return named[url]
+        if "://" not in url:
+            return Path(url.removeprefix("file:")).name or url
+        parts = urlsplit(url)
+        return f"{parts.hostname or ''}{parts.path}" or url
+
+    return name
 
 
 def _iso(t: datetime | None) -> str | None:
