@@ -1,13 +1,15 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+ and make:
 #   make demo   runs the daily job on the bundled offline example (emails land in outbox/)
 #   make test   installs the test extras and runs the test suite
+# and one opens the editors' desk on a fresh draft of the example:
+#   make desk   prepares today's edition in a scratch store (.digest/desk.db) and serves the desk
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench eval clean browser-deps
+.PHONY: demo desk test lint bench eval clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +29,20 @@ demo: $(STAMP)
 	@echo
 	@echo "The emails are in outbox/ (one .eml per active subscriber):"
 	@ls -1 outbox/*.eml
+	@echo
+	@echo "Next (the example's config is examples/digest.toml; every command takes --config):"
+	@printf '  %-60s # %s\n' \
+	  "$(BIN)/digest status --config examples/digest.toml" "what ran, what was sent, the feeds" \
+	  "$(BIN)/digest edition show --config examples/digest.toml" "the edition as it went out" \
+	  "make desk" "the editors' desk on a fresh draft" \
+	  "$(BIN)/digest init mynews" "start your own newsletter in mynews/"
+
+# The editors' desk on a draft nobody has received: today's edition of the example, prepared
+# afresh in a scratch store, served until Ctrl-C; its sends (approve, tests) go to .digest/desk-outbox/.
+desk: $(STAMP)
+	rm -rf .digest/desk.db* .digest/desk-outbox
+	$(BIN)/digest edition prepare --config examples/digest.toml --db .digest/desk.db
+	$(BIN)/digest serve --config examples/digest.toml --db .digest/desk.db --transport file:.digest/desk-outbox
 
 # Browser tests need Debian's chromium + chromium-driver; installed here when missing (root on CI).
 browser-deps:

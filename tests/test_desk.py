@@ -37,7 +37,7 @@ from digest import editing, tokens
 from digest.cli import main
 from digest.config import Settings, load_config
 from digest.desk import check_binding, create_app, is_loopback
-from digest.desk._context import shown_transport
+from digest.desk._context import anchor, shown_transport
 from digest.errors import ConfigError, InputError, UsageError
 from digest.models import SubscriberStatus
 from digest.pipeline import RunContext, prepare_edition, run_edition
@@ -292,11 +292,13 @@ def test_preview_text(client: TestClient, store: Store) -> None:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("", 'class="email email-desktop"'),
+        ("", 'class="email email-auto"'),  # the stylesheet picks a width by the screen's
+        ("?width=desktop", 'class="email email-desktop"'),
         ("?width=mobile", 'width="375"'),
         ("?width=mobile&dark=1", f'src="/editions/{DAY}/email.html?dark=1"'),
+        ("?dark=1", f'href="/editions/{DAY}?width=mobile&amp;dark=1" class="auto-mobile"'),
         ("?format=text", '<pre class="plain" id="plain-text">'),
-        ("?width=sideways", 'class="email email-desktop"'),  # unknown: the default, not an error
+        ("?width=sideways", 'class="email email-auto"'),  # unknown: the default, not an error
     ],
 )
 def test_the_preview_switches(client: TestClient, query: str, expected: str) -> None:
@@ -400,6 +402,57 @@ def test_bad_story_input_is_refused_and_shown(
     assert revision(store) == 1
     if "story" not in fields and "summary" not in fields:
         assert ">Kept</textarea>" in response.text  # what the editor typed is not lost
+
+
+def story_block(html: str, story_id: str) -> str:
+    """The page's list item of one story, its form included."""
+    found = re.search(rf'<li class="story" id="{anchor(story_id)}">(.*?)\n    </li>', html, re.DOTALL)
+    assert found, f"story {story_id} not on the page"
+    return found.group(1)
+
+
+def test_a_refused_story_shows_its_error_beside_that_story_with_the_input_kept(
+    client: TestClient, store: Store
+) -> None:
+    ids = story_ids(store)
+    third = ids[2]
+    fields = {"story": third, "headline": "   ", "summary": "The editor's new summary", "key_points": "A\nB"}
+    response = post(client, "stories/save", {**load(client), **fields})
+    assert response.status_code == 400
+    html = response.text
+    block = story_block(html, third)
+    assert '<p class="error" role="alert"' in block
+    assert "Not saved: headline: must not be empty" in block
+    assert ">The editor&#39;s new summary</textarea>" in block  # what the editor typed is kept
+    assert ">A\nB</textarea>" in block
+    # the other stories are as they were, with no error
+    for other in (ids[0], ids[1], ids[3]):
+        assert "error" not in story_block(html, other)
+    # the top of the page points to it rather than repeating a reason that names no story
+    top = html.split('<section class="card head">')[0]
+    assert f'<a href="#{anchor(third)}">Story 3 was not saved</a>' in top
+    assert "must not be empty" not in top
+    # the form's action carries the story's anchor: the browser lands on it
+    assert f'action="/editions/{DAY}/stories/save#{anchor(third)}"' in block
+    assert store.edition(DAY) is not None
+    assert revision(store) == 1
+
+
+def test_a_refused_subject_shows_its_error_beside_its_form(client: TestClient) -> None:
+    response = post(client, "message", {**load(client), "subject": "a\nb", "preheader": "Kept"})
+    assert response.status_code == 400
+    form = response.text.split('id="message"')[1].split("</form>")[0]
+    assert "subject: must be one line" in form
+    assert 'value="Kept"' in form
+    assert "The subject and preheader was not saved" in response.text.split('id="message"')[0]
+
+
+def test_a_refusal_that_names_no_form_stays_on_top(client: TestClient, store: Store) -> None:
+    fields = {"story": "s-no-such-story", "headline": "H", "summary": "S", "key_points": ""}
+    response = post(client, "stories/save", {**load(client), **fields})
+    assert response.status_code == 400
+    top = response.text.split('<section class="card head">')[0]
+    assert "story &#39;s-no-such-story&#39;: not in edition" in top
 
 
 @pytest.mark.parametrize(
@@ -1105,7 +1158,10 @@ def test_serve_refuses_a_public_address_without_the_token(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("DIGEST_DESK_TOKEN", raising=False)
-    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--db", str(tmp_path / "s.db")])
+    config = tmp_path / "digest.toml"
+    config.write_text('title = "T"\n', encoding="utf-8")
+    args = ["serve", "--host", "0.0.0.0", "--config", str(config), "--db", str(tmp_path / "s.db")]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert "DIGEST_DESK_TOKEN" in result.output
     assert len(result.output.strip().splitlines()) == 1

@@ -252,3 +252,48 @@ def test_edit_a_headline_approve_and_the_email_carries_it(
     assert not str(ada["Subject"]).startswith("[Test]")
     for name in ("desk-desktop", "desk-mobile", "desk-mobile-dark", "desk-plain-text", "desk-after-edit"):
         assert (shots / f"{name}.png").exists()
+
+
+def test_a_phone_gets_the_phone_preview_and_a_refusal_beside_its_story(
+    driver: Any, served: tuple[str, Path], shots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, _ = served
+    # a phone opening the desk, no width chosen: the phone's preview, nothing scrolls sideways
+    _size(driver, 375)
+    driver.get(url + "/")
+    frame = driver.find_element(By.ID, "email-frame")
+    assert "email-auto" in frame.get_attribute("class")
+    assert frame.size["width"] <= 375
+    box_scroll, box_width = driver.execute_script(
+        "const b = document.querySelector('.frame'); return [b.scrollWidth, b.clientWidth]"
+    )
+    assert box_scroll <= box_width, "the preview scrolls sideways in its box"
+    scroll, inner = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner, "the desk scrolls sideways at 375 px"
+    mobile = driver.find_element(By.LINK_TEXT, "Mobile").value_of_css_property("background-color")
+    desktop = driver.find_element(By.LINK_TEXT, "Desktop").value_of_css_property("background-color")
+    assert mobile != desktop, "the switch does not show the phone's preview as the one shown"
+    _shot(driver, 375, shots / "desk-phone-default.png")
+
+    # a refused save on the phone: the page lands on that story, the reason beside its form
+    box = driver.find_element(By.ID, "headline-3")
+    box.clear()
+    box.send_keys("   ")
+    box.find_element(By.XPATH, "./ancestor::form").find_element(
+        By.CSS_SELECTOR, "button[type=submit]"
+    ).click()
+    error = _wait_for(driver, ".story .error", "headline: must not be empty")
+    assert "Not saved" in error
+    assert "#story-" in driver.current_url
+    story = driver.find_element(By.CSS_SELECTOR, ".story .error").find_element(By.XPATH, "./ancestor::li")
+    assert story.find_element(By.CSS_SELECTOR, ".number").text == "3"
+    top = driver.execute_script("return document.querySelector('.story .error').getBoundingClientRect().top")
+    assert 0 <= top < 900, "the reason is not on screen"
+    _shot(driver, 375, shots / "desk-phone-refused.png")
+
+    # on a wide screen the same address shows the desktop preview
+    _size(driver, 1280)
+    driver.get(url + "/")
+    assert driver.find_element(By.ID, "email-frame").size["width"] == 800

@@ -16,12 +16,14 @@ from digest.cli import main
 def test_editor_corrects_an_edition_before_it_goes_out(tmp_path: Path, repo_root: Path) -> None:
     shutil.copytree(repo_root / "examples", tmp_path / "examples")
     shutil.copy(repo_root / "subscribers.example.csv", tmp_path)
+    # one fixed day for every step: "today" could change between two of them (midnight)
+    day = ["--date", "2026-11-26"]
     base = ["--config", str(tmp_path / "examples" / "digest.toml"), "--db", str(tmp_path / "s.db")]
     runner = CliRunner()
 
-    preview = runner.invoke(main, ["preview", *base, "--out", str(tmp_path / "p")])
+    preview = runner.invoke(main, ["preview", *base, *day, "--out", str(tmp_path / "p")])
     assert preview.exit_code == 0, preview.output
-    exported = runner.invoke(main, ["edition", "export", *base, "-o", str(tmp_path / "e.json")])
+    exported = runner.invoke(main, ["edition", "export", *base, *day, "-o", str(tmp_path / "e.json")])
     assert exported.exit_code == 0, exported.output
 
     data = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
@@ -32,11 +34,11 @@ def test_editor_corrects_an_edition_before_it_goes_out(tmp_path: Path, repo_root
     imported = runner.invoke(main, ["edition", "import", str(tmp_path / "e.json"), *base])
     assert imported.exit_code == 0, imported.output
 
-    shown = runner.invoke(main, ["edition", "show", *base])
+    shown = runner.invoke(main, ["edition", "show", *base, *day])
     assert "Corrected <headline> by the editor" in shown.output
     assert dropped not in shown.output
 
-    sent = runner.invoke(main, ["run", *base, "--transport", f"file:{tmp_path / 'out'}", "-q"])
+    sent = runner.invoke(main, ["run", *base, *day, "--transport", f"file:{tmp_path / 'out'}", "-q"])
     assert sent.exit_code == 0, sent.output
     # Ada reads every topic, so the edited story is in her copy (José's topics exclude it);
     # picked by name, never by the order the filesystem lists the files in

@@ -80,7 +80,7 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     bad.write_text('timezone = "Nowhere/Special"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["run", "--config", str(bad)])
     assert result.exit_code == 2
-    assert f"{bad}: timezone: unknown timezone" in result.output
+    assert f"{bad}:1: timezone: unknown timezone" in result.output
 
 
 def test_failed_feed_gives_exit_1_and_still_delivers(project: Path, smtpd: Server) -> None:

@@ -207,14 +207,16 @@ def test_cli_approve_sends_a_held_edition_and_show_says_where_it_stands(tmp_path
     config.write_text('approval = "required"\n' + config.read_text(encoding="utf-8"), encoding="utf-8")
     outbox = tmp_path / "outbox"
     runner = CliRunner()
-    base = ["--config", str(config)]
+    # one fixed day (the feed's, in the config's UTC) for every step: "today" could change
+    # between two of them (midnight)
+    base = ["--config", str(config), "--date", NOW.date().isoformat()]
     held = runner.invoke(main, ["run", *base, "--transport", f"file:{outbox}"])
     assert held.exit_code == 0, held.output
     assert "held" in held.output
     assert not list(outbox.glob("*.eml"))
     shown = runner.invoke(main, ["edition", "show", *base])
     assert "held since" in shown.output, shown.output
-    status = runner.invoke(main, ["status", *base, "--json"])
+    status = runner.invoke(main, ["status", *base[:2], "--json"])
     assert '"state": "held"' in status.output
     approved = runner.invoke(
         main, ["edition", "approve", *base, "--by", "ann", "--transport", f"file:{outbox}"]
@@ -371,8 +373,9 @@ def test_an_imported_edition_must_be_named_by_its_day(tmp_path: Path) -> None:
     config = write_run_project(tmp_path / "p", subscribers=1)
     base = ["--config", str(config)]
     runner = CliRunner()
-    assert runner.invoke(main, ["preview", *base, "--out", str(tmp_path / "pv")]).exit_code == 0
-    exported = runner.invoke(main, ["edition", "export", *base])
+    day = ["--date", NOW.date().isoformat()]  # the same day for both steps, even across midnight
+    assert runner.invoke(main, ["preview", *base, *day, "--out", str(tmp_path / "pv")]).exit_code == 0
+    exported = runner.invoke(main, ["edition", "export", *base, *day])
     data = json.loads(exported.output)
     data["id"] = "special"
     (tmp_path / "e.json").write_text(json.dumps(data), encoding="utf-8")

@@ -29,11 +29,13 @@ from pydantic import (
     model_validator,
 )
 
+from .config_errors import describe
 from .crontab import cron_trigger  # the scheduler's own reading of a crontab line
 from .errors import ConfigError
 from .models import FeedSpec
 
 DEFAULT_CONFIG = "digest.toml"
+CONFIG_ENV = "DIGEST_CONFIG"  # names the configuration file when --config does not
 
 
 def _address(value: str, shown: str | None = None) -> str:
@@ -383,57 +385,84 @@ class Settings(_Section):
         return url
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def parse_config(data: Mapping[str, Any], *, source: str, base_dir: Path) -> Settings:
-    """Validate a parsed TOML mapping; errors name ``source`` and the key."""
+def parse_config(
+    data: Mapping[str, Any], *, source: str, base_dir: Path, text: str | None = None
+) -> Settings:
+    """Validate a parsed TOML mapping; errors name ``source``, the line (when ``text``, the
+    file's text, is given) and the key, and suggest the key meant by a typo."""
     if "base_dir" in data:
         raise ConfigError(f"{source}: base_dir: not a setting")
     try:
         settings = Settings.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        msg = first["msg"].removeprefix("Value error, ")
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{source}: {_loc(first['loc'])}: {msg}{more}") from exc
+        raise ConfigError(describe(exc, source=source, text=text, model=Settings)) from exc
     # key files named in the file are relative to the file, like every other path in it
     d = settings.delivery
     files = {k: settings.path(v) for k, v in (("ca_file", d.ca_file), ("dkim_key", d.dkim_key)) if v}
     return settings.model_copy(update={"delivery": d.model_copy(update=files)}) if files else settings
 
 
-def load_config(path: Path | str | None = None) -> Settings:
+class ConfigMissing(ConfigError):
+    """No configuration file was named and none was found. Exit code 2."""
+
+
+def find_config(path: Path | str | None, environ: Mapping[str, str]) -> Path:
+    """The configuration file a command reads, looked for as mature tools do: ``path`` (the
+    ``--config`` flag), else the file named by ``$DIGEST_CONFIG``, else ``./digest.toml``.
+
+    A file named by the flag is returned whether or not it exists, so that reading it fails
+    naming it; built-in defaults are never used silently.
+
+    Raises:
+        ConfigError: ``$DIGEST_CONFIG`` names no file.
+        ConfigMissing: nothing named and no ``digest.toml`` in the current folder.
+    """
+    if path is not None:
+        return Path(path)
+    named = environ.get(CONFIG_ENV, "").strip()
+    if named:
+        if not Path(named).is_file():
+            raise ConfigError(f"{CONFIG_ENV}={named}: no such file")
+        return Path(named)
+    here = Path(DEFAULT_CONFIG)
+    if here.is_file():
+        return here
+    raise ConfigMissing(
+        f"no {DEFAULT_CONFIG} here (looked in ./{DEFAULT_CONFIG}); pass --config FILE, "
+        f"set {CONFIG_ENV}, or start one with `digest init`"
+    )
+
+
+def default_settings(base_dir: Path) -> Settings:
+    """The built-in defaults, for a command that needs no file (one given a store alone)."""
+    return parse_config({}, source="(defaults)", base_dir=base_dir)
+
+
+def load_config(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate a TOML configuration file.
 
     Args:
-        path: the file; ``None`` means ``digest.toml`` in the current folder, or the
-            defaults when there is none.
+        path: the file; ``None`` looks for one with :func:`find_config` (``$DIGEST_CONFIG``
+            in ``environ``, else ``./digest.toml``).
+        environ: where ``DIGEST_CONFIG`` is looked up; none by default.
 
     Raises:
-        ConfigError: the file is missing, is not TOML, or holds an invalid value.
+        ConfigMissing: ``path`` is ``None`` and no file was found.
+        ConfigError: the file cannot be read, is not TOML, or holds an invalid value.
     """
-    if path is None:
-        default = Path(DEFAULT_CONFIG)
-        if not default.exists():
-            return parse_config({}, source="(defaults)", base_dir=Path.cwd())
-        path = default
-    path = Path(path)
+    path = find_config(path, environ or {})
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    return parse_config(data, source=str(path), base_dir=path.resolve().parent)
+    return parse_config(data, source=str(path), base_dir=path.resolve().parent, text=text)
 
 
 def secret(name: str, environ: Mapping[str, str]) -> str | None:

@@ -16,6 +16,7 @@ from .. import __version__
 
 # command name -> (module in digest.cli, attribute)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "init"),
     "run": ("run", "run"),
     "preview": ("run", "preview"),
     "edition": ("edition", "edition"),
@@ -54,8 +55,14 @@ def main() -> None:
 
     \b
     Typical use:
-      digest run --config digest.toml       gather, condense, render and deliver today's edition
+      digest init mynews                    start a newsletter in mynews/ (then cd mynews)
+      digest run                            gather, condense, render and deliver today's edition
       digest preview --out preview/         write the edition as HTML, text and .eml to look at
-      digest condense article.txt --json    condense one article
+      digest condense article.txt --json    condense one article (needs no config)
       digest status                         recent runs and failed addresses
+
+    \b
+    Commands read ./digest.toml, or the file named by --config FILE or $DIGEST_CONFIG; with
+    none of these they stop (exit code 2). Those that only use the store (status, gather,
+    subscribers, edition show/export/import/withdraw) also run with --db alone.
     """

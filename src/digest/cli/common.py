@@ -1,13 +1,16 @@
-"""What every command shares: loading settings, options, and mapping errors to exit codes."""
+"""What every command shares: finding and loading the config, options, saying which config
+and store a command uses, and mapping errors to exit codes."""
 
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, ParamSpec, TypeVar
@@ -15,8 +18,10 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from rich.console import Console
 
-from ..config import Settings, load_config
+from ..config import ConfigMissing, Settings, default_settings, find_config, load_config
 from ..errors import DigestError
+from ..store import Store, open_store
+from ..store.core import shown_url
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,7 +32,7 @@ config_option = click.option(
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Configuration file (TOML). Default: ./digest.toml, or built-in defaults when absent.",
+    help="Configuration file (TOML). Default: the file named by $DIGEST_CONFIG, else ./digest.toml.",
 )
 db_option = click.option(
     "--db",
@@ -35,6 +40,15 @@ db_option = click.option(
     type=str,
     default=None,
     help="Store: a SQLite file or a SQLAlchemy URL. Overrides 'store' in the config.",
+)
+# for the commands that only read or write the store: --db alone is enough to run them
+store_db_option = click.option(
+    "--db",
+    "db",
+    type=str,
+    default=None,
+    help="Store: a SQLite file or a SQLAlchemy URL. Overrides 'store' in the config; "
+    "given without a config, the command runs on the built-in defaults (timezone UTC).",
 )
 
 transport_option = click.option(
@@ -84,11 +98,59 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def settings(config_path: Path | None, **overrides: Any) -> Settings:
-    """Load the config and apply command-line overrides (flags win over the file)."""
-    s = load_config(config_path)
+@dataclass(frozen=True)
+class Setup:
+    """What a command runs with: the settings, the file they came from (``None``: the built-in
+    defaults, for a store-only command given ``--db``), and the store's URL."""
+
+    settings: Settings
+    config: Path | None
+    store_url: str
+
+    def describe(self) -> str:
+        """One line naming the config and the store, the store's password hidden."""
+        config = shown_path(self.config) if self.config else "none (built-in defaults)"
+        return f"digest: config {config}; store {shown_store(self.store_url)}"
+
+    def open(self, *, announce: bool = True) -> Store:
+        """Open the store, first saying on stderr (dim) which config and store are used.
+
+        ``announce=False`` where stdout carries data (``--json``, an export): a script that
+        captures both streams together still gets clean data.
+        """
+        if announce:
+            console().print(self.describe(), style="dim", markup=False)
+        return open_store(self.store_url, pool=self.settings.store_pool)
+
+
+def setup(config_path: Path | None, db: str | None, *, store_only: bool = False, **overrides: Any) -> Setup:
+    """Find and load the config, apply the command-line overrides (flags win over the file),
+    and name the store.
+
+    Args:
+        store_only: the command only reads or writes the store, so ``--db`` alone will do
+            when no config is found.
+
+    Raises:
+        ConfigMissing: no config named or found (and, for a store-only command, no ``--db``).
+        ConfigError: the config cannot be read or is invalid.
+    """
+    try:
+        path: Path | None = find_config(config_path, os.environ)
+    except ConfigMissing:
+        if not (store_only and db):
+            raise
+        path = None
+    s = load_config(path) if path else default_settings(Path.cwd())
     updates = {k: v for k, v in overrides.items() if v is not None}
-    return s.model_copy(update=updates) if updates else s
+    if updates:
+        s = s.model_copy(update=updates)
+    return Setup(s, path, store_url(s, db))
+
+
+def settings(config_path: Path | None, **overrides: Any) -> Settings:
+    """The config's settings with command-line overrides (see :func:`setup`)."""
+    return setup(config_path, None, **overrides).settings
 
 
 def store_url(s: Settings, db: str | None) -> str:
@@ -121,3 +183,21 @@ def stop_signals(what: str = "sending") -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def shown_store(url: str) -> str:
+    """A store as it may be shown: a SQLite file as its path (relative when inside the current
+    folder), any other URL without its password (``postgresql://digest:***@db/news``)."""
+    if url == "sqlite:///:memory:":
+        return url
+    shown = shown_url(url)
+    return shown_path(Path(shown.split("?", 1)[0])) if url.startswith("sqlite:///") else shown

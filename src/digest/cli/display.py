@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -107,6 +107,11 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         console.print("  [yellow]stopped on request[/yellow]: the rest wait for the next run")
     if summary.destination and d is not None:
         console.print(f"  delivered via {escape(summary.destination)}")
+
+
+def counts_in_words(counts: Mapping[str, int]) -> str:
+    """Delivery counts as people say them: ``5 sent, 1 failed`` (``none`` when there are none)."""
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
 
 
 def _when(t: datetime | None) -> str:

@@ -14,21 +14,22 @@ from rich.markup import escape
 
 from ..errors import InputError
 from ..models import Edition
-from ..pipeline import RunContext, approve_edition
+from ..pipeline import RunContext, approve_edition, prepare_edition
 from ..schedule.cron import review_day
 from ..serialize import edition_from_dict, edition_to_dict
-from ..store import Store, open_store
+from ..store import Store
 from .common import (
     config_option,
     console,
     db_option,
     handle_errors,
-    settings,
-    store_url,
+    setup,
+    store_db_option,
+    subscribers_option,
     transport_option,
     transport_url,
 )
-from .display import print_summary, review_line
+from .display import counts_in_words, print_summary, progress_bars, review_line
 from .run import day_option
 
 
@@ -38,6 +39,7 @@ def edition() -> None:
 
     \b
     The editor's loop:
+      digest edition prepare               build today's edition as a draft (sends nothing)
       digest preview                       build today's edition and look at it
       digest edition export -o today.json  write it as JSON; edit headlines, summaries, key points,
                                            reorder or delete stories
@@ -58,15 +60,15 @@ def _recorded(store: Store, day_id: str) -> Edition:
 
 @edition.command()
 @config_option
-@db_option
+@store_db_option
 @day_option
 @click.option("--json", "as_json", is_flag=True, help="Print the edition as JSON.")
 @handle_errors
 def show(config_path: Path | None, db: str | None, day: datetime | None, as_json: bool) -> None:
     """Print the edition on record for a day (default: today)."""
-    s = settings(config_path)
-    day_id = (day.date() if day else review_day(s, datetime.now(UTC))).isoformat()
-    with open_store(store_url(s, db)) as store:
+    used = setup(config_path, db, store_only=True)
+    day_id = (day.date() if day else review_day(used.settings, datetime.now(UTC))).isoformat()
+    with used.open(announce=not as_json) as store:
         ed = _recorded(store, day_id)
         counts = store.delivery_counts(day_id)
         review = store.edition_review(day_id)
@@ -76,7 +78,7 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
     out = console(stderr=False)
     out.print(
         f"[bold]{escape(ed.title)}[/bold], edition {ed.id}: {len(ed.stories)} stories;"
-        f" deliveries: {counts or 'none'}"
+        f" deliveries: {counts_in_words(counts)}"
     )
     if review is not None:
         out.print(review_line(review))
@@ -90,17 +92,53 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
             out.print(f"   • {escape(k.text)}")
 
 
+@edition.command()
+@config_option
+@subscribers_option
+@db_option
+@day_option
+@handle_errors
+def prepare(config_path: Path | None, subscribers: Path | None, db: str | None, day: datetime | None) -> None:
+    """Gather and condense the edition of a day (default: the one editors work on now) and
+    record it as a draft for review; send nothing.
+
+    What `digest schedule` does `review` before the send time, and the desk's Prepare
+    button. An edition already on record is left as it is (editors may have corrected it).
+    Exit code 1 when a feed failed.
+    """
+    used = setup(config_path, db)
+    now = datetime.now(UTC)
+    the_day = day.date() if day else review_day(used.settings, now)
+    out = console()
+    with used.open() as store, progress_bars(out) as progress:
+        ctx = RunContext(used.settings, store, now=now, environ=os.environ, progress=progress)
+        summary = asyncio.run(prepare_edition(ctx, day=the_day, subscribers_csv=subscribers))
+    if summary.reused_edition:
+        out.print(f"Edition {summary.edition_id} was already on record; left as it is.")
+    elif not summary.stories:
+        out.print(f"Edition {summary.edition_id}: no stories in the window; nothing prepared.")
+    else:
+        out.print(
+            f"Edition {summary.edition_id} prepared for review: {summary.stories} stories from"
+            f" {len(summary.feeds)} feeds ({summary.new_articles} new articles). Nothing was sent."
+        )
+    for f in summary.feeds:
+        if f.status == "error":
+            out.print(f"  feed failed {f.url}: {f.error or ''}", markup=False)
+    sys.exit(summary.exit_code)
+
+
 @edition.command("export")
 @config_option
-@db_option
+@store_db_option
 @day_option
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 @handle_errors
 def export_(config_path: Path | None, db: str | None, day: datetime | None, out: Path | None) -> None:
     """Write the edition on record as editable JSON."""
-    s = settings(config_path)
-    day_id = (day.date() if day else review_day(s, datetime.now(UTC))).isoformat()
-    with open_store(store_url(s, db)) as store:
+    used = setup(config_path, db, store_only=True)
+    day_id = (day.date() if day else review_day(used.settings, datetime.now(UTC))).isoformat()
+    with used.open(announce=out is not None) as store:
         data = json.dumps(edition_to_dict(_recorded(store, day_id)), indent=2, ensure_ascii=False) + "\n"
     if out:
         out.write_text(data, encoding="utf-8")
@@ -112,7 +150,7 @@ def export_(config_path: Path | None, db: str | None, day: datetime | None, out:
 @edition.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @config_option
-@db_option
+@store_db_option
 @handle_errors
 def import_(file: Path, config_path: Path | None, db: str | None) -> None:
     """Record a corrected edition from JSON (as written by `export`).
@@ -120,9 +158,9 @@ def import_(file: Path, config_path: Path | None, db: str | None) -> None:
     Refused once sending has started, so that every reader gets the same edition. A change
     withdraws an approval.
     """
-    s = settings(config_path)
+    used = setup(config_path, db, store_only=True)
     ed = _parse(file)
-    with open_store(store_url(s, db)) as store:
+    with used.open() as store:
         if store.edition(ed.id) is None:
             store.save_edition(ed)
             store.log_edition_event(ed.id, actor="cli", action=f"imported from {file.name}")
@@ -147,13 +185,13 @@ def approve(
     Approving one that is already held sends it at once; otherwise it goes out at its send
     time. Any later change withdraws the approval.
     """
-    s = settings(config_path)
-    the_day = day.date() if day else review_day(s, datetime.now(UTC))
+    used = setup(config_path, db)
+    the_day = day.date() if day else review_day(used.settings, datetime.now(UTC))
     out = console()
-    with open_store(store_url(s, db)) as store:
+    with used.open() as store:
         _recorded(store, the_day.isoformat())
         ctx = RunContext(
-            s,
+            used.settings,
             store,
             now=datetime.now(UTC),
             environ=os.environ,
@@ -171,15 +209,15 @@ def approve(
 
 @edition.command()
 @config_option
-@db_option
+@store_db_option
 @day_option
 @click.option("--by", "actor", default="cli", show_default=True, help="Who withdraws it (kept in the log).")
 @handle_errors
 def withdraw(config_path: Path | None, db: str | None, day: datetime | None, actor: str) -> None:
     """Withdraw the approval of a day's edition (default: today), before it is sent."""
-    s = settings(config_path)
-    day_id = (day.date() if day else review_day(s, datetime.now(UTC))).isoformat()
-    with open_store(store_url(s, db)) as store:
+    used = setup(config_path, db, store_only=True)
+    day_id = (day.date() if day else review_day(used.settings, datetime.now(UTC))).isoformat()
+    with used.open() as store:
         _recorded(store, day_id)
         store.withdraw_approval(day_id, actor=actor)
     console().print(f"Edition {day_id}: not approved.")

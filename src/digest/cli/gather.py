@@ -19,8 +19,7 @@ from ..errors import UsageError
 from ..gather import FeedOutcome, GatherResult, group_stories
 from ..gather import gather as gather_feeds
 from ..models import FeedSpec, FeedState
-from ..store import open_store
-from .common import config_option, console, db_option, handle_errors, settings, store_url
+from .common import config_option, console, handle_errors, setup, store_db_option
 
 
 @click.command()
@@ -32,7 +31,7 @@ from .common import config_option, console, db_option, handle_errors, settings, 
     metavar="URL",
     help="A feed URL or local file to gather (repeatable). Replaces the config's feeds.",
 )
-@db_option
+@store_db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome and the new entries as JSON.")
 @handle_errors
 def gather(config_path: Path | None, feed_urls: tuple[str, ...], db: str | None, as_json: bool) -> None:
@@ -42,13 +41,14 @@ def gather(config_path: Path | None, feed_urls: tuple[str, ...], db: str | None,
     selects its stories). Nothing is condensed or sent. Exit code 1 when any feed failed,
     2 for bad usage or configuration.
     """
-    s = settings(config_path)
+    used = setup(config_path, db, store_only=True)
+    s = used.settings
     feeds = [FeedSpec(url=u, name=u) for u in feed_urls] if feed_urls else list(s.feed_specs)
     if not feeds:
         raise UsageError("no feeds: name some in the config ([[feeds]] url = ...) or with --feed URL")
     now = datetime.now(UTC)
     out = console()
-    with open_store(store_url(s, db)) as store:
+    with used.open(announce=not as_json) as store:
         states = store.feed_states(f.url for f in feeds)
         with _progress(out, len(feeds), enabled=not as_json) as advance:
             run = gather_feeds(

@@ -10,15 +10,13 @@ from pathlib import Path
 import click
 
 from ..pipeline import RunContext, preview_edition, run_edition
-from ..store import open_store
 from .common import (
     config_option,
     console,
     db_option,
     handle_errors,
-    settings,
+    setup,
     stop_signals,
-    store_url,
     subscribers_option,
     transport_option,
     transport_url,
@@ -56,15 +54,15 @@ def run(
     again for the same day sends nothing more. Exit codes: 0 all delivered, 1 some feeds or
     deliveries failed, 2 bad usage or configuration.
     """
-    s = settings(config_path)
+    used = setup(config_path, db)
     out = console()
     with (
-        open_store(store_url(s, db), pool=s.store_pool) as store,
+        used.open(announce=not quiet) as store,
         progress_bars(out, enabled=not quiet) as progress,
         stop_signals() as stop,
     ):
         ctx = RunContext(
-            s,
+            used.settings,
             store,
             now=datetime.now(UTC),
             environ=os.environ,
@@ -98,15 +96,15 @@ def preview(
 
     Nothing is sent. The edition is recorded, so what you preview is what `digest run` sends.
     """
-    s = settings(config_path)
+    used = setup(config_path, db)
     err = console()
-    with open_store(store_url(s, db)) as store, progress_bars(err) as progress:
+    with used.open() as store, progress_bars(err) as progress:
         subscriber = None
         if email:
             subscriber = next((x for x in store.subscribers() if x.email == email.strip().lower()), None)
             if subscriber is None:
                 raise click.UsageError(f"--email {email}: no such subscriber in the store")
-        ctx = RunContext(s, store, now=datetime.now(UTC), environ=os.environ, progress=progress)
+        ctx = RunContext(used.settings, store, now=datetime.now(UTC), environ=os.environ, progress=progress)
         edition, sub, rendered = asyncio.run(
             preview_edition(ctx, day=day.date() if day else None, subscriber=subscriber)
         )

@@ -7,18 +7,17 @@ import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from ..errors import ConfigError, UsageError
 from ..schedule import EditionScheduler, PipelineEditions, cron_trigger, hold_lock, serve
-from ..store import open_store
 from .common import (
     config_option,
     db_option,
     handle_errors,
-    settings,
-    store_url,
+    setup,
     subscribers_option,
     transport_option,
     transport_url,
@@ -68,25 +67,29 @@ def schedule(
     progress finishes the messages in flight and records them, the rest wait for the next
     run, and the process exits 0. Logs go to stderr, one line per event.
     """
-    s = settings(config_path)
-    source = f"{config_path}: " if config_path else ""
-    place = f"--cron {cron!r}" if cron is not None else f"{source}schedule {s.schedule!r}"
-    try:
-        cron_trigger(cron if cron is not None else s.schedule, s.zone)
-    except ValueError as exc:
-        error = UsageError if cron is not None else ConfigError
-        raise error(f"{place}: invalid cron expression: {exc}") from exc
+    if cron is not None:  # a bad flag is a usage error, whatever the config
+        _check_cron(cron, f"--cron {cron!r}", UsageError, ZoneInfo("UTC"))
+    used = setup(config_path, db)
+    s = used.settings
+    _check_cron(s.schedule, f"{used.config}: schedule {s.schedule!r}", ConfigError, s.zone)
     if cron is not None:
         s = s.model_copy(update={"schedule": " ".join(cron.split())})
-    url = store_url(s, db)
+    url = used.store_url
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # the executor's "run time was missed" warning: the scheduler logs its own, naming the edition
     logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     pid, host = os.getpid(), socket.gethostname()
-    with hold_lock(url, pid=pid, host=host, now=datetime.now(UTC)), open_store(url) as store:
+    with hold_lock(url, pid=pid, host=host, now=datetime.now(UTC)), used.open() as store:
         editions = PipelineEditions(
             s, store, os.environ, transport_url=transport_url(transport), subscribers_csv=subscribers
         )
         serve(EditionScheduler(s, store, editions, pid=pid, host=host))
+
+
+def _check_cron(line: str, place: str, error: type[UsageError | ConfigError], zone: ZoneInfo) -> None:
+    try:
+        cron_trigger(line, zone)
+    except ValueError as exc:
+        raise error(f"{place}: invalid cron expression: {exc}") from exc

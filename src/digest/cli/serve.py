@@ -10,15 +10,13 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..store import open_store
 from ..web import link_paths
 from .common import (
     config_option,
     console,
     db_option,
     handle_errors,
-    settings,
-    store_url,
+    setup,
     transport_option,
     transport_url,
 )
@@ -87,9 +85,10 @@ def serve(config_path: Path | None, db: str | None, transport: str | None, host:
 
     from ..desk import check_binding, create_app
 
-    s = settings(config_path)
+    used = setup(config_path, db)
+    s = used.settings
     check_binding(host, os.environ, s.desk.token_env)
-    with open_store(store_url(s, db)) as store:
+    with used.open() as store:
         app = create_app(s, store, environ=os.environ, transport_url=transport_url(transport))
         sock = _listen(host, port)
         shown = f"[{host}]" if ":" in host else host

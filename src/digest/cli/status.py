@@ -5,23 +5,26 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..store import open_store
-from .common import config_option, console, db_option, handle_errors, settings, store_url
-from .display import review_line
+from ..config import Settings
+from ..models import FeedState
+from .common import config_option, console, handle_errors, setup, store_db_option
+from .display import counts_in_words, review_line
 
 
 @click.command()
 @config_option
-@db_option
+@store_db_option
 @click.option(
     "--runs", "limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many runs."
 )
@@ -30,8 +33,10 @@ from .display import review_line
 def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) -> None:
     """Show the scheduler, recent runs, where recent editions stand (draft, approved, held,
     sent), what each delivered, failed addresses with the server's reply, and feed health."""
-    s = settings(config_path)
-    with open_store(store_url(s, db)) as store:
+    used = setup(config_path, db, store_only=True)
+    s = used.settings
+    names = feed_names(s)
+    with used.open(announce=not as_json) as store:
         runs = store.recent_runs(limit)
         editions = list(dict.fromkeys(r.edition_id for r in runs))
         found = store.delivery_counts_of(editions)
@@ -79,6 +84,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         ],
         "feeds": [
             {
+                "name": names(f.url),
                 "url": f.url,
                 "last_success": f.last_success.isoformat() if f.last_success else None,
                 "last_error": f.last_error,
@@ -105,7 +111,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             r.started.strftime("%Y-%m-%d %H:%M:%S %Z"),
             escape(str(r.summary.get("trigger") or "cli")),
             r.status,
-            ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "-",
+            counts_in_words(c) if c else "-",
         )
     if runs:
         out.print(t)
@@ -125,17 +131,39 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             ft.add_row(rec.edition_id, escape(rec.email), str(rec.code or ""), escape(reply))
         out.print(ft)
     if feeds:
-        ht = Table(title="Feeds", title_justify="left")
-        for col in ("feed", "last success", "consecutive failures", "last error"):
-            ht.add_column(col)
-        for f in feeds.values():
-            ht.add_row(
-                escape(f.url),
-                f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never",
-                str(f.failures),
-                escape(f.last_error or ""),
-            )
-        out.print(ht)
+        out.print(_feeds_table(feeds.values(), names))
+
+
+def _feeds_table(feeds: Iterable[FeedState], names: Callable[[str], str]) -> Table:
+    """Feed health, one row per feed by its name: long URLs and paths, cut to the terminal's
+    width, would all look alike."""
+    table = Table(title="Feeds", title_justify="left")
+    for col in ("feed", "last success", "consecutive failures", "last error"):
+        table.add_column(col)
+    for f in sorted(feeds, key=lambda f: names(f.url).casefold()):
+        table.add_row(
+            escape(names(f.url)),
+            f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never",
+            str(f.failures),
+            escape(f.last_error or ""),
+        )
+    return table
+
+
+def feed_names(s: Settings) -> Callable[[str], str]:
+    """A feed's name by its URL (as the store keeps it): as the config names it, else the
+    shortest telling part of the URL (a local feed's file name, a web one's host and path)."""
+    named = {spec.url: spec.name for spec in s.feed_specs if spec.name != spec.url}
+
+    def name(url: str) -> str:
+        if url in named:
+            return named[url]
+        if "://" not in url:
+            return Path(url.removeprefix("file:")).name or url
+        parts = urlsplit(url)
+        return f"{parts.hostname or ''}{parts.path}" or url
+
+    return name
 
 
 def _iso(t: datetime | None) -> str | None:

@@ -10,9 +10,8 @@ from rich.markup import escape
 
 from ..errors import InputError
 from ..models import SubscriberStatus
-from ..store import open_store
 from ..subscribers import normalize_email, read_subscribers_csv
-from .common import config_option, console, db_option, handle_errors, settings, store_url
+from .common import config_option, console, handle_errors, setup, store_db_option
 
 
 @click.group()
@@ -28,7 +27,7 @@ def subscribers() -> None:
     help="Import the valid rows and report the invalid ones. Default: all or nothing (exit 2).",
 )
 @config_option
-@db_option
+@store_db_option
 @handle_errors
 def import_(csv_path: Path, skip_invalid: bool, config_path: Path | None, db: str | None) -> None:
     """Merge a CSV (email,name[,status,timezone,topics]) into the store.
@@ -37,11 +36,11 @@ def import_(csv_path: Path, skip_invalid: bool, config_path: Path | None, db: st
     number. A known address keeps its place; an import never resubscribes someone who
     unsubscribed or bounced.
     """
-    s = settings(config_path)
+    used = setup(config_path, db, store_only=True)
     result = read_subscribers_csv(csv_path, skip_invalid=skip_invalid)
     for error in result.errors:
         click.echo(f"digest: skipped: {error}", err=True)
-    with open_store(store_url(s, db)) as store:
+    with used.open() as store:
         added, updated = store.merge_subscribers(result.subscribers)
     dup = f", {result.duplicates} duplicate row(s) merged" if result.duplicates else ""
     skipped = f", {len(result.errors)} invalid row(s) skipped" if result.errors else ""
@@ -57,12 +56,12 @@ def import_(csv_path: Path, skip_invalid: bool, config_path: Path | None, db: st
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
 @config_option
-@db_option
+@store_db_option
 @handle_errors
 def list_(status: str | None, as_json: bool, config_path: Path | None, db: str | None) -> None:
     """List subscribers (all, or those with one status), sorted by address."""
-    s = settings(config_path)
-    with open_store(store_url(s, db)) as store:
+    used = setup(config_path, db, store_only=True)
+    with used.open(announce=not as_json) as store:
         subs = [x for x in store.subscribers() if status is None or x.status.value == status]
     if as_json:
         rows = [
@@ -86,7 +85,7 @@ def list_(status: str | None, as_json: bool, config_path: Path | None, db: str |
 @subscribers.command("unsubscribe")
 @click.argument("email")
 @config_option
-@db_option
+@store_db_option
 @handle_errors
 def unsubscribe(email: str, config_path: Path | None, db: str | None) -> None:
     """Mark EMAIL unsubscribed: it gets nothing more, and no import brings it back."""
@@ -94,8 +93,8 @@ def unsubscribe(email: str, config_path: Path | None, db: str | None) -> None:
         address = normalize_email(email)
     except ValueError as exc:
         raise InputError(f"{email!r}: {exc}") from exc
-    s = settings(config_path)
-    with open_store(store_url(s, db)) as store:
+    used = setup(config_path, db, store_only=True)
+    with used.open() as store:
         if not store.set_subscriber_status(address, SubscriberStatus.UNSUBSCRIBED):
             raise InputError(f"{address}: not a subscriber")
     console().print(f"{escape(address)}: unsubscribed")

@@ -41,6 +41,33 @@ class Draft:
 
 NO_DRAFT = Draft(form="")
 
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refused form's reason, shown beside that form (``at``: its HTML id) rather than at the
+    top of the page, where it would not say which of fifteen stories it is about."""
+
+    at: str
+    label: str  # how the pointer at the top of the page names the form
+    error: str
+
+    @classmethod
+    def beside(cls, draft: Draft, error: str, edition: Edition) -> Refusal | None:
+        """Where to show ``error``: beside a story's form, the subject's or the test address's,
+        when it refused the editor's input; ``None`` (at the top) otherwise, as for a story
+        not in the edition or a stale revision."""
+        if not error or draft.values is None:
+            return None
+        if draft.form == "message":
+            return cls("message", "The subject and preheader", error)
+        if draft.form == "test":
+            return cls("test", "The test copy", error)
+        for position, placed in enumerate(edition.stories, 1):
+            if draft.form == "story" and placed.story.id == draft.story:
+                return cls(anchor(placed.story.id), f"Story {position}", error)
+        return None
+
+
 RECENT_RUNS = 100  # how far back to look for a run still recorded as running
 
 
@@ -152,11 +179,13 @@ class Pages:
         sending = Sending.of(counts, active, running_runs(store), edition.id)
         today = self.desk.today()
         offer_prepare = offer_prepare or (day < today and store.edition(today.isoformat()) is None)
+        refused = Refusal.beside(draft, error, edition)
         return self.desk.render(
             request,
             "desk.html",
             status=status,
-            error=error,
+            error="" if refused else error,
+            refused=refused,
             draft=draft,
             edition=edition,
             review=review,

@@ -18,8 +18,10 @@ from ..models import Edition
 from ..pipeline import SAMPLE_SUBSCRIBER
 from ..render import EditionRenderer, RenderedMessage
 
-Width = Literal["desktop", "mobile"]
-WIDTHS: dict[Width, int] = {"desktop": 800, "mobile": 375}
+# "auto": the page has not chosen; the stylesheet shows the mobile width on a screen too narrow
+# for the desktop one (no script: a media query decides), the desktop width elsewhere
+Width = Literal["auto", "desktop", "mobile"]
+WIDTHS: dict[Width, int] = {"auto": 800, "desktop": 800, "mobile": 375}
 
 _DARK = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.IGNORECASE)
 _LIGHT = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.IGNORECASE)
@@ -30,7 +32,7 @@ _SCHEME_META = re.compile(r'(<meta\s+name="color-scheme"\s+content=")[^"]*(")', 
 class View:
     """How the editor wants to see the preview: width, dark or light, HTML or plain text."""
 
-    width: Width = "desktop"
+    width: Width = "auto"
     dark: bool = False
     text: bool = False
 
@@ -38,7 +40,8 @@ class View:
     def parse(cls, query: dict[str, str]) -> View:
         """From the desk page's query (``?width=mobile&dark=1`` or ``?format=text``); unknown
         values fall back to the defaults rather than failing a page view."""
-        width: Width = "mobile" if query.get("width") == "mobile" else "desktop"
+        asked = query.get("width")
+        width: Width = "desktop" if asked == "desktop" else "mobile" if asked == "mobile" else "auto"
         return cls(width=width, dark=query.get("dark") == "1", text=query.get("format") == "text")
 
     @property
@@ -50,7 +53,7 @@ class View:
         width = str(change.get("width", self.width))
         dark = bool(change.get("dark", self.dark))
         text = bool(change.get("text", self.text))
-        parts = [f"width={width}"] if width != "desktop" else []
+        parts = [f"width={width}"] if width != "auto" else []
         parts += ["dark=1"] if dark else []
         parts += ["format=text"] if text else []
         return "?" + "&".join(parts) if parts else ""

@@ -169,8 +169,10 @@ def shown_url(url: URL | str) -> str:
     """A store as messages name it: the SQLite file, or the URL without its password."""
     try:
         parsed = make_url(url if not isinstance(url, str) or "://" in url else f"sqlite:///{Path(url)}")
-    except ArgumentError:
-        return "(not a database URL)"
+    except (ArgumentError, ValueError):
+        text = str(url)
+        scheme, sep, rest = text.partition("://")
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}" if sep and "@" in rest else text
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         return str(parsed.database)
     return parsed.render_as_string(hide_password=True)
