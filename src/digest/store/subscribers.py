@@ -35,6 +35,7 @@ class SubscriberStore(StoreBase):
                 row = conn.execute(select(_S.c.status).where(_S.c.email == s.email)).first()
                 values = {
                     "name": s.name,
+                    "first_name": s.first_name,
                     "timezone": s.timezone,
                     "topics": ",".join(sorted(s.topics)),
                     "updated": now,
@@ -63,6 +64,7 @@ class SubscriberStore(StoreBase):
                     status=SubscriberStatus(r.status),
                     timezone=r.timezone,
                     topics=_topics(r.topics),
+                    first_name=r.first_name,
                 )
                 for r in conn.execute(q)
             ]
