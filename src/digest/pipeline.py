@@ -21,7 +21,7 @@ from .deliver import DeliveryReport, deliver, open_transport
 from .errors import CondenseError, HeaderError, InputError, TemplateError
 from .gather import FeedOutcome, gather, group_stories
 from .models import Edition, EditionStory, OutgoingMessage, Subscriber
-from .render import EditionRenderer, RenderedMessage
+from .render import EditionRenderer, RenderedMessage, clip
 from .select import select_stories
 from .store import Store
 from .store.ledger import DeliveryState, claimant
@@ -230,6 +230,9 @@ def current_edition(
     edition = build_edition(
         settings, store, day=day, now=now, environ=environ, progress=progress, summary=summary
     )
+    if edition.stories:
+        readers = store.subscribers(active_only=True)
+        edition = fit_to_clip(settings, store, edition, readers, environ=environ, now=now, summary=summary)
     summary.stories = len(edition.stories)
     if edition.stories:
         edition = store.save_edition(edition)
@@ -474,6 +477,7 @@ async def _send(
     url = transport_url or settings.transport_url()
     summary.destination = url
     if todo:
+        edition = fit_to_clip(settings, store, edition, todo, environ=environ, now=now, summary=summary)
         store.plan_deliveries(edition.id, [s.email for s in todo])
         secret = store.signing_secret(environ, settings.secret_env)
         renderer = EditionRenderer(edition, settings, secret=secret, now=now)
@@ -604,3 +608,40 @@ async def preview_edition(
     secret = store.signing_secret(environ, settings.secret_env)
     renderer = EditionRenderer(edition, settings, secret=secret, now=now)
     return edition, subscriber, renderer.preview(subscriber)
+
+
+def fit_to_clip(
+    settings: Settings,
+    store: Store,
+    edition: Edition,
+    readers: Sequence[Subscriber],
+    *,
+    environ: Mapping[str, str],
+    now: datetime,
+    summary: RunSummary,
+) -> Edition:
+    """The edition within Gmail's clip for every one of ``readers`` (:mod:`digest.render.clip`):
+    past ``render.clip_limit_kb`` the run warns and, with ``render.trim_to_fit``, the
+    lowest-ranked stories are dropped.
+
+    A new edition is trimmed before it is recorded. A recorded one (editors may have made it
+    longer) is trimmed only while nobody has it yet, and recorded so trimmed: every reader of an
+    edition gets the same stories. Otherwise it is only measured.
+    """
+    if not edition.stories:
+        return edition
+    recorded = store.edition(edition.id) is not None
+    counts = store.delivery_counts(edition.id) if recorded else {}
+    trim = settings.render.trim_to_fit and not counts.get("sent") and not counts.get("sending")
+    secret = store.signing_secret(environ, settings.secret_env)
+    fitted, check = clip.fit(edition, settings, secret=secret, now=now, subscribers=readers, trim=trim)
+    summary.warnings.extend(check.warnings())
+    if check.dropped and recorded:
+        store.save_edition(fitted, replace=True)
+        store.log_edition_event(
+            edition.id,
+            actor=summary.trigger,
+            action=f"dropped {len(check.dropped)} stories: {check.warnings()[0]}",
+        )
+    summary.stories = len(fitted.stories)
+    return fitted
