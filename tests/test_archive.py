@@ -201,6 +201,7 @@ def test_serve_answers_the_same_pages_without_the_desk_login(static: Path, clien
         assert response.text == (static / file).read_text(encoding="utf-8")
         assert "script-src" not in response.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["cache-control"] == "public, max-age=300"
     feed = client.get("/brief/feed.atom")
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("application/atom+xml")
@@ -262,6 +263,7 @@ def test_archive_needs_a_base_url_and_a_path_of_its_own(project: Project, tmp_pa
         )
         index = client.get("/archive/")
         assert index.status_code == 200
+        assert index.headers["cache-control"] == "no-store"  # its links come from the Host header
         assert f'href="{DAY}/"' in index.text
         feed = feedparser.parse(client.get("/archive/feed.atom").content)
         assert feed.entries[0].link == f"http://127.0.0.1:8025/archive/{DAY}/"

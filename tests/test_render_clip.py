@@ -251,3 +251,19 @@ def test_the_desk_shows_no_warning_for_an_edition_that_fits(tmp_path: Path) -> N
         page = client.get(f"/editions/{ed.id}").text
     assert "Edition 2026-11-26" in page
     assert 'id="clip-warning"' not in page
+
+
+def test_a_broken_template_does_not_stop_the_edition_being_prepared(hundred: Path, tmp_path: Path) -> None:
+    from digest.pipeline import prepare_edition
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "story.mjml").write_text("<p>{{ story.no_such_field }}</p>\n", encoding="utf-8")
+    s = load_config(hundred).model_copy(update={"max_stories": 5, "templates": mine})
+    with open_store(tmp_path / "broken.db") as store:
+        summary = asyncio.run(prepare_edition(s, store, now=NOW, environ=ENV))
+        recorded = store.edition(summary.edition_id)
+    # recorded as before, for the desk to show the template's error; the run says why it was not measured
+    assert recorded is not None
+    assert len(recorded.stories) == 5
+    assert any("could not be measured" in w and "no_such_field" in w for w in summary.warnings)

@@ -15,6 +15,7 @@ as static files for any web host; ``digest serve`` answers the same paths (see
 from __future__ import annotations
 
 import html
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +77,7 @@ class Archive:
         self._store = store
         self._secret = secret
         self._pages: OrderedDict[Edition, str] = OrderedDict()
+        self._lock = threading.Lock()  # the server's worker threads share the cache
 
     def _renderer(self, edition: Edition, sent: datetime, *, check: bool) -> EditionRenderer:
         return EditionRenderer(edition, self._settings, secret=self._secret, now=sent, check=check)
@@ -98,12 +100,14 @@ class Archive:
 
     def page(self, entry: ArchivedEdition) -> str:
         """The edition's web page (HTML), compiled once per edition as it stands."""
-        cached = self._pages.get(entry.edition)
+        with self._lock:
+            cached = self._pages.get(entry.edition)
         if cached is None:
             cached = self._renderer(entry.edition, entry.sent, check=True).web_page().html
-            self._pages[entry.edition] = cached
-            if len(self._pages) > _CACHED_PAGES:
-                self._pages.popitem(last=False)
+            with self._lock:
+                self._pages[entry.edition] = cached
+                if len(self._pages) > _CACHED_PAGES:
+                    self._pages.popitem(last=False)
         return cached
 
     def index(self, entries: list[ArchivedEdition]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from .condense import Condenser
 from .config import Settings
 from .deliver import DeliveryReport, deliver, open_transport
-from .errors import CondenseError, HeaderError, InputError, TemplateError
+from .errors import CondenseError, ConfigError, HeaderError, InputError, TemplateError
 from .gather import FeedOutcome, gather, group_stories
 from .models import Edition, EditionStory, OutgoingMessage, Subscriber
 from .render import EditionRenderer, RenderedMessage, clip
@@ -634,7 +634,12 @@ def fit_to_clip(
     counts = store.delivery_counts(edition.id) if recorded else {}
     trim = settings.render.trim_to_fit and not counts.get("sent") and not counts.get("sending")
     secret = store.signing_secret(environ, settings.secret_env)
-    fitted, check = clip.fit(edition, settings, secret=secret, now=now, subscribers=readers, trim=trim)
+    try:
+        fitted, check = clip.fit(edition, settings, secret=secret, now=now, subscribers=readers, trim=trim)
+    except (TemplateError, HeaderError, ConfigError) as exc:
+        # the renderer meets the same error where it always did (the desk's preview, the send)
+        summary.warnings.append(f"the email's size could not be measured: {exc}")
+        return edition
     summary.warnings.extend(check.warnings())
     if check.dropped and recorded:
         store.save_edition(fitted, replace=True)

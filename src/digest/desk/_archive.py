@@ -23,12 +23,18 @@ ARCHIVE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'none'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-HEADERS = {"Content-Security-Policy": ARCHIVE_CSP, "Cache-Control": "public, max-age=300"}
+CACHED = {"Content-Security-Policy": ARCHIVE_CSP, "Cache-Control": "public, max-age=300"}
+# links built from the request's Host header must not be kept by a shared cache for others
+UNCACHED = {"Content-Security-Policy": ARCHIVE_CSP, "Cache-Control": "no-store"}
 
 
 class ArchiveRoutes:
-    """The archive's endpoints over one store. Without ``[archive] base_url`` the links name the
-    address the request came to (set base_url behind a proxy)."""
+    """The archive's endpoints over one store.
+
+    With ``[archive] base_url`` one :class:`Archive` serves every request and keeps its compiled
+    pages, which may be cached anywhere. Without it the links name the address the request came
+    to: a fresh archive per request (a client chooses its ``Host``) and ``no-store``.
+    """
 
     def __init__(self, settings: Settings, store: Store, secret: bytes, clock: Callable[[], datetime]):
         self.settings = settings
@@ -36,30 +42,32 @@ class ArchiveRoutes:
         self.secret = secret
         self.clock = clock
         self.path = archive_path(settings)
-        self._archives: dict[str, Archive] = {}  # one per base URL: each keeps its compiled pages
+        base = settings.archive.base_url
+        self._fixed = Archive(settings, store, base_url=base, secret=secret) if base else None
+        self.headers = CACHED if base else UNCACHED
 
     def archive(self, request: Request) -> Archive:
-        base = self.settings.archive.base_url or f"{str(request.base_url).rstrip('/')}{self.path}"
-        if base not in self._archives:
-            self._archives[base] = Archive(self.settings, self.store, base_url=base, secret=self.secret)
-        return self._archives[base]
+        if self._fixed is not None:
+            return self._fixed
+        base = f"{str(request.base_url).rstrip('/')}{self.path}"
+        return Archive(self.settings, self.store, base_url=base, secret=self.secret)
 
     def index(self, request: Request) -> Response:
         archive = self.archive(request)
-        return HTMLResponse(archive.index(archive.editions()), headers=HEADERS)
+        return HTMLResponse(archive.index(archive.editions()), headers=self.headers)
 
     def feed(self, request: Request) -> Response:
         archive = self.archive(request)
         data = archive.feed(archive.editions(), now=self.clock())
-        return Response(data, media_type="application/atom+xml", headers=HEADERS)
+        return Response(data, media_type="application/atom+xml", headers=self.headers)
 
     def page(self, request: Request) -> Response:
         archive = self.archive(request)
         day = request.path_params["day"]
         entry = next((e for e in archive.editions() if e.slug == day), None)
         if entry is None:
-            return PlainTextResponse("No such edition in the archive.", status_code=404, headers=HEADERS)
-        return HTMLResponse(archive.page(entry), headers=HEADERS)
+            return PlainTextResponse("No such edition in the archive.", status_code=404, headers=self.headers)
+        return HTMLResponse(archive.page(entry), headers=self.headers)
 
     def routes(self) -> list[BaseRoute]:
         """The index (also as ``index.html``), the feed, and each edition as ``<day>/``."""
