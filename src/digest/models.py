@@ -109,7 +109,7 @@ class Edition:
     created: datetime
     intro: str = ""
     subject: str = ""  # an editor's subject line; "" = the config's template
-    preheader: str = ""  # an editor's preheader; "" = the config's template or the top headlines
+    preheader: str = ""  # an editor's preheader; "" = the config's template or the next headlines
 
     @property
     def topics(self) -> tuple[str | None, ...]:
