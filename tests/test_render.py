@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -122,13 +123,18 @@ def test_masthead_greeting_sections_and_footer(full: RenderedMessage) -> None:
     assert "alice@example.com is subscribed" in html
 
 
-def test_key_points_link_their_own_source() -> None:
+def test_key_points_link_their_own_source_only_in_stories_with_several_outlets() -> None:
     ed = sample_edition()
     html = renderer(ed).preview(ALICE).html
-    story = ed.stories[0]
-    for kp in story.condensed.key_points:
-        source = story.story.articles[kp.source]
+    several = ed.stories[0]  # three outlets
+    assert len({a.feed_name for a in several.story.articles}) > 1
+    for kp in several.condensed.key_points:
+        source = several.story.articles[kp.source]
         assert re.search(rf"{re.escape(kp.text)}\s*<a [^>]*href=\"{re.escape(source.link)}\"", html)
+    single = ed.stories[2]  # one outlet: its points name no source
+    assert len(single.story.articles) == 1
+    for kp in single.condensed.key_points:
+        assert re.search(rf"{re.escape(kp.text)}\s*</li>", html)
 
 
 def test_text_part_has_every_headline_and_numbered_links(full: RenderedMessage) -> None:
@@ -148,18 +154,38 @@ def test_text_part_wraps_near_76_columns(full: RenderedMessage) -> None:
         assert len(line) <= 76 or "://" in line or "@" in line, line
 
 
-def test_subject_and_preheader() -> None:
+def test_subject_leads_with_the_news_and_the_preheader_adds_to_it() -> None:
     r = renderer().preview(ALICE)
-    assert (
-        r.subject
-        == "Morning Digest · 26 Nov 2026: Coastal nations agree a shared plan to restore fish stocks by 2035"
-    )
-    assert re.search(r'<div style="display:none;[^"]*">Coastal nations agree .* · Election officials', r.html)
+    heads = [es.condensed.headline for es in sample_edition().stories]
+    # the From name says which newsletter it is: the subject spends nothing on it or the date
+    assert r.subject == heads[0]
+    assert "Morning Digest" not in r.subject
+    assert "2026" not in r.subject
+    # the preview line follows the subject in the inbox: it names the next stories, not the first
+    assert heads[0] not in r.preheader
+    assert r.preheader.startswith(f"{heads[1]} · {heads[2]}")
+    assert re.search(rf'<div style="display:none;[^"]*">{re.escape(heads[1])} · ', r.html)
+
+
+def test_subject_and_preheader_templates_and_the_editors_own_win() -> None:
     custom = renderer(
         render={"subject": "{{ date_iso }} — {{ count }} stories", "preheader": "Today: {{ top_headline }}"}
     )
     assert custom.preview(ALICE).subject == "2026-11-26 — 15 stories"
     assert ">Today: Coastal nations agree" in custom.preview(ALICE).html
+    edited = dataclasses.replace(sample_edition(), subject="Fish stocks: a deal", preheader="And more")
+    r = renderer(edited).preview(ALICE)
+    assert (r.subject, r.preheader) == ("Fish stocks: a deal", "And more")
+    # an editor's subject that names the second story: the default preview line skips it
+    named = dataclasses.replace(sample_edition(stories=3), subject="Recount done")
+    heads = [es.condensed.headline for es in named.stories]
+    named = dataclasses.replace(named, subject=heads[1])
+    assert renderer(named).preview(ALICE).preheader == f"{heads[0]} · {heads[2]}"
+    # one story, which the subject names: the preview line is its summary
+    alone = sample_edition(stories=1)
+    pre = renderer(alone).preview(ALICE).preheader
+    assert pre
+    assert pre.rstrip("…") in alone.stories[0].condensed.summary
 
 
 @pytest.mark.parametrize(
@@ -316,3 +342,155 @@ def test_greeting_errors_surface_before_any_message(tmp_path: Path) -> None:
     (tmp_path / "greeting.txt").write_text("Hi\n{{ subscriber.nickname }},", encoding="utf-8")
     with pytest.raises(TemplateError, match=r"greeting\.txt:2:.*nickname"):
         renderer(templates=str(tmp_path))
+
+
+# -- one link per story, links numbered in reading order (issue 12, items 4 and 5) ------------
+
+
+def _links(html: str) -> list[tuple[str, str]]:
+    """(href, text) of every link, in document order, text without markup or spaces at the ends."""
+    found = re.findall(r'<a [^>]*href="([^"]*)"[^>]*>(.*?)</a>', html, re.S)
+    return [(unescape(h), unescape(" ".join(re.sub(r"<[^>]+>", "", t).split()))) for h, t in found]
+
+
+def test_each_story_has_one_read_at_link_and_outlet_names_only_where_several_reported() -> None:
+    ed = sample_edition()
+    html = renderer(ed).preview(ALICE).html
+    links = _links(html)
+    for es in ed.stories:
+        lead = es.story.articles[0]
+        # one "Read at" link per story, to its lead report
+        assert [t for h, t in links if h == lead.link and t.startswith("Read at")] == [
+            f"Read at {lead.feed_name}\u00a0→"
+        ]
+    assert sum(t.startswith("Read at") for _, t in links) == len(ed.stories)
+    # a link named after an outlet only where several outlets reported the story
+    outlets = {a.feed_name for es in ed.stories for a in es.story.articles}
+    single = {es.story.articles[0].link for es in ed.stories if len(es.story.articles) == 1}
+    assert not [h for h, t in links if t in outlets and h in single]
+    named = [t for _, t in links if t in outlets]
+    several = [es for es in ed.stories if len({a.feed_name for a in es.story.articles}) > 1]
+    points = sum(len(es.condensed.key_points) for es in several)
+    others = sum(len(es.story.articles) - 1 for es in several)
+    assert len(named) == points + others
+    # a screen reader's list of links tells the stories apart
+    labels = re.findall(r'aria-label="(Read at [^"]*)"', html)
+    assert len(labels) == len(set(labels)) == len(ed.stories)
+
+
+def _interleaved() -> Edition:
+    """The sample's stories in an order that alternates topics, as a ranking often does."""
+    ed = sample_edition()
+    order = [0, 4, 8, 1, 5, 11, 14, 2, 6, 9, 12, 3, 7, 10, 13]
+    return dataclasses.replace(ed, stories=tuple(ed.stories[i] for i in order))
+
+
+def test_text_part_numbers_links_in_reading_order() -> None:
+    text = renderer(_interleaved()).preview(ALICE).text
+    body, _, listing = text.partition("\nLinks\n-----\n")
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", body)]
+    first_seen = list(dict.fromkeys(used))
+    assert first_seen == list(range(1, len(first_seen) + 1))
+    listed = [int(n) for n in re.findall(r"^\[(\d+)\] https://", listing, re.M)]
+    assert listed == first_seen
+    # sections in order of first appearance; each section's first story carries the next number
+    assert body.index("== WORLD ==") < body.index("== SCIENCE ==") < body.index("== TECHNOLOGY ==")
+
+
+def test_text_part_names_key_point_sources_only_in_stories_with_several_outlets() -> None:
+    text = renderer().preview(ALICE).text
+    # "Rail link …": one outlet; its points carry no number
+    rail = text[text.index("Rail link between") : text.index("City council votes")]
+    assert re.findall(r"^\* .*$", rail, re.M)
+    assert not re.search(r"\[\d+\]", rail.split("\n", 1)[1])
+    # "Coastal nations …": three outlets; each point names its own
+    coast = text[text.index("Coastal nations") : text.index("Election officials")]
+    assert "(The Northern Ledger [2])" in " ".join(coast.split())
+
+
+# -- what readers and senders expect (issue 12, item 8) ----------------------------------------
+
+
+def test_reply_to_header() -> None:
+    msg, _, _ = parts(renderer(reply_to="Letters desk <letters@example.org>").preview(ALICE).message.data)
+    assert msg["Reply-To"].addresses[0].addr_spec == "letters@example.org"
+    assert msg["Reply-To"].addresses[0].display_name == "Letters desk"
+    plain, _, _ = parts(renderer().preview(ALICE).message.data)
+    assert plain["Reply-To"] is None
+    with pytest.raises(ValueError, match="reply_to"):
+        settings(reply_to="not an address")
+
+
+@pytest.mark.parametrize(
+    ("subscriber", "hello"),
+    [
+        (Subscriber("ada@example.org", "Ada Lovelace"), "Hi Ada,"),
+        (Subscriber("ada@example.org", "Augusta Ada King", first_name="Ada"), "Hi Ada,"),
+        (Subscriber("ada@example.org", ""), "Hello,"),
+        (Subscriber("ada@example.org", "  "), "Hello,"),
+    ],
+)
+def test_greeting_by_first_name(subscriber: Subscriber, hello: str) -> None:
+    r = renderer().preview(subscriber)
+    assert f">{hello}</p>" in r.html
+    assert f"\n{hello}\n" in r.text
+
+
+def test_templates_get_first_name_and_name(tmp_path: Path) -> None:
+    (tmp_path / "greeting.txt").write_text("Dear {{ first_name }} ({{ name }}),", encoding="utf-8")
+    (tmp_path / "story.mjml").write_text(
+        "<p>{{ story.headline }} for {{ subscriber.first_name }}, {{ subscriber.name }}</p>\n",
+        encoding="utf-8",
+    )
+    r = renderer(sample_edition(stories=1), templates=str(tmp_path)).preview(
+        Subscriber("ada@example.org", "Augusta Ada King", first_name="Ada")
+    )
+    assert "Dear Ada (Augusta Ada King)," in r.text
+    assert "for Ada, Augusta Ada King</p>" in r.html
+
+
+def test_first_name_column_reaches_the_greeting_through_the_store(tmp_path: Path) -> None:
+    from digest.store import open_store
+    from digest.subscribers import read_subscribers_csv
+
+    csv = tmp_path / "subscribers.csv"
+    csv.write_text(
+        "email,name,first_name\nada@example.org,Augusta Ada King,Ada\ngrace@example.org,Grace Hopper,\n",
+        encoding="utf-8",
+    )
+    with open_store(tmp_path / "store.db") as store:
+        store.merge_subscribers(read_subscribers_csv(csv).subscribers)
+        ada, grace = store.subscribers()
+    assert (ada.first_name, grace.first_name) == ("Ada", "")
+    assert "Hi Ada," in renderer().preview(ada).text
+    assert "Hi Grace," in renderer().preview(grace).text
+
+
+def test_first_name_migration_keeps_an_older_store(tmp_path: Path) -> None:
+    import sqlite3
+
+    from digest.store import open_store
+    from digest.store.schema import MIGRATIONS
+
+    db = tmp_path / "old.db"
+    with open_store(db) as store:
+        store.merge_subscribers([Subscriber("ada@example.org", "Ada Lovelace")])
+    with sqlite3.connect(db) as conn:  # as the store was before migration 4
+        conn.execute("ALTER TABLE subscribers DROP COLUMN first_name")
+        conn.execute("DELETE FROM digest_schema WHERE version = 4")
+    with open_store(db) as store:
+        assert store.migrate() == max(v for v, _, _ in MIGRATIONS) == 4
+        (ada,) = store.subscribers()
+        assert (ada.name, ada.first_name) == ("Ada Lovelace", "")
+
+
+def test_view_in_browser_links_the_editions_archive_page() -> None:
+    r = renderer(archive={"base_url": "https://news.example.org/brief"}).preview(ALICE)
+    url = "https://news.example.org/brief/2026-11-26/"
+    assert ("https://news.example.org/brief/2026-11-26/", "View in browser") in _links(r.html)
+    assert f"View in your browser: {url}\n" in r.text
+    plain = renderer().preview(ALICE)
+    assert "View in browser" not in plain.html
+    assert "View in your browser" not in plain.text
+    with pytest.raises(ValueError, match=r"archive\.base_url"):
+        settings(archive={"base_url": "ftp://example.org/"})

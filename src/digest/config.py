@@ -16,6 +16,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -149,13 +150,19 @@ class RenderConfig(_Section):
     """How the email looks. ``subject`` and ``preheader`` are jinja2 templates.
 
     Both see ``title``, ``date``, ``short_date``, ``date_iso``, ``top_headline``,
-    ``headlines`` and ``count``; the preheader defaults to the top three headlines. The
-    unsubscribe and manage links get a signed ``token`` query parameter per subscriber; the
-    manage link falls back to the unsubscribe one, the mailto to the sender's address.
+    ``headlines`` and ``count``. The subject leads with the news (the From name already says
+    which newsletter it is); the preheader defaults to the next headlines, which the subject
+    does not name. The unsubscribe and manage links get a signed ``token`` query parameter per
+    subscriber; the manage link falls back to the unsubscribe one, the mailto to the sender's
+    address. Gmail clips an HTML part over 102 KB, hiding the rest (the unsubscribe link
+    included): past ``clip_limit_kb`` a run warns and, with ``trim_to_fit``, drops the
+    lowest-ranked stories until every reader's HTML part fits.
     """
 
-    subject: str = "{{ title }} · {{ short_date }}: {{ top_headline }}"
+    subject: str = "{{ top_headline }}"
     preheader: str | None = None
+    clip_limit_kb: Annotated[int, Field(ge=20, le=10_000)] = 100
+    trim_to_fit: bool = True
     intro: str = ""
     language: str = "en"
     skip_empty: bool = True
@@ -264,6 +271,29 @@ class PoolConfig(_Section):
     timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds to wait for a free connection
 
 
+class ArchiveConfig(_Section):
+    """The public web archive of sent editions (``digest archive``, ``/archive/`` of ``digest serve``).
+
+    ``base_url`` is where the archive is published: each edition's page is ``base_url`` plus
+    the edition's day and a slash, which is also the emails' "View in browser" link.
+    """
+
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip()
+        parts = urlsplit(v)
+        if parts.scheme not in ("https", "http") or not parts.hostname or not v.isascii():
+            raise ValueError(f"must be an http(s) URL such as 'https://example.org/archive/', got {v!r}")
+        if parts.query or parts.fragment or any(c.isspace() or c in "<>\"'" for c in v):
+            raise ValueError(f"must be a plain URL without query, fragment or quotes, got {v!r}")
+        return v if v.endswith("/") else v + "/"
+
+
 class DeskConfig(_Section):
     """The editors' desk (``digest serve``).
 
@@ -281,6 +311,7 @@ class Settings(_Section):
 
     title: str = "Daily digest"
     sender: str = "Digest <digest@example.org>"
+    reply_to: str | None = None  # where replies go, when not to the sender
     postal_address: str = ""
     timezone: str = "UTC"
     schedule: str = "0 7 * * *"
@@ -300,6 +331,7 @@ class Settings(_Section):
     render: RenderConfig = RenderConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     desk: DeskConfig = DeskConfig()
+    archive: ArchiveConfig = ArchiveConfig()
     base_dir: Path = Path(".")  # folder of the config file; not read from the file
 
     @field_validator("sender")
@@ -307,6 +339,16 @@ class Settings(_Section):
     def _sender(cls, v: str) -> str:
         if "\r" in v or "\n" in v:
             raise ValueError("must be one line (it becomes the From header)")
+        _address(parseaddr(v)[1], shown=v)
+        return v
+
+    @field_validator("reply_to")
+    @classmethod
+    def _reply_to(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if "\r" in v or "\n" in v:
+            raise ValueError("must be one line (it becomes the Reply-To header)")
         _address(parseaddr(v)[1], shown=v)
         return v
 

@@ -109,7 +109,7 @@ class Edition:
     created: datetime
     intro: str = ""
     subject: str = ""  # an editor's subject line; "" = the config's template
-    preheader: str = ""  # an editor's preheader; "" = the config's template or the top headlines
+    preheader: str = ""  # an editor's preheader; "" = the config's template or the next headlines
 
     @property
     def topics(self) -> tuple[str | None, ...]:
@@ -133,10 +133,16 @@ class Subscriber:
     status: SubscriberStatus = SubscriberStatus.ACTIVE
     timezone: str | None = None
     topics: frozenset[str] = field(default_factory=frozenset)  # empty = every topic
+    first_name: str = ""  # as given; "" = the first word of ``name`` (see ``greeting_name``)
 
     @property
     def active(self) -> bool:
         return self.status is SubscriberStatus.ACTIVE
+
+    @property
+    def greeting_name(self) -> str:
+        """The name to greet the subscriber by: ``first_name``, else the first word of ``name``."""
+        return self.first_name or next(iter(self.name.split()), "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from .condense import Condenser
 from .config import Settings
 from .context import Progress, RunContext
 from .deliver import open_transport, shown_transport
-from .errors import CondenseError, InputError
+from .errors import CondenseError, ConfigError, HeaderError, InputError, TemplateError
 from .gather import gather, group_stories
 from .lease import Lease
 from .models import Edition, EditionStory, Subscriber
-from .render import EditionRenderer, RenderedMessage
+from .render import EditionRenderer, RenderedMessage, clip
 from .runs import RunSummary, recorded_run
 from .select import select_stories
 from .sending import apply_send, send_edition
@@ -126,6 +126,8 @@ def current_edition(ctx: RunContext, *, day: date, summary: RunSummary) -> Editi
         summary.stories = len(existing.stories)
         return existing
     edition = build_edition(ctx, day=day, summary=summary)
+    if edition.stories:
+        edition = fit_to_clip(ctx, edition, summary, recorded=False)
     summary.stories = len(edition.stories)
     if edition.stories:
         edition = ctx.store.save_edition(edition)  # another run's, if it recorded one first
@@ -226,6 +228,7 @@ async def _send(
     # correct it, and nothing claims to have started sending
     open_transport(ctx.transport, settings.delivery, environ=ctx.environ)
     summary.destination = shown_transport(ctx.transport)
+    edition = fit_to_clip(ctx, edition, summary, recorded=True)
     if not store.seal_or_hold(
         edition.id, require_approval=settings.approval == "required", actor=ctx.trigger
     ):
@@ -314,3 +317,36 @@ async def preview_edition(
     secret = ctx.store.signing_secret(ctx.environ, ctx.settings.secret_env)
     renderer = EditionRenderer(edition, ctx.settings, secret=secret, now=ctx.now)
     return edition, subscriber, renderer.preview(subscriber)
+
+
+def fit_to_clip(ctx: RunContext, edition: Edition, summary: RunSummary, *, recorded: bool) -> Edition:
+    """The edition within Gmail's clip for every active reader (:mod:`digest.render.clip`):
+    past ``render.clip_limit_kb`` the run warns and, with ``render.trim_to_fit``, the
+    lowest-ranked stories are dropped.
+
+    A new edition is trimmed before it is recorded. A recorded one (editors may have made it
+    longer) is trimmed as an editor's change would be (a new revision, logged) while it is
+    open, unless an editor approved it as it is (the desk warned them first): what was approved
+    is what goes out. A sealed edition is only measured. Readers are measured per set of
+    topics, with the longest name and address among them (:meth:`Store.longest_readers`), so
+    a million readers cost one query.
+    """
+    store, settings = ctx.store, ctx.settings
+    review = store.edition_review(edition.id) if recorded else None
+    open_ = review is None or (review.sealed_at is None and not review.approved)
+    trim = settings.render.trim_to_fit and open_
+    secret = store.signing_secret(ctx.environ, settings.secret_env)
+    try:
+        fitted, check = clip.fit(
+            edition, settings, secret=secret, now=ctx.now, subscribers=store.longest_readers(), trim=trim
+        )
+    except (TemplateError, HeaderError, ConfigError) as exc:
+        # the renderer meets the same error where it always did (the desk's preview, the send)
+        summary.warnings.append(f"the email's size could not be measured: {exc}")
+        return edition
+    summary.warnings.extend(check.warnings())
+    if check.dropped and review is not None:
+        note = f"dropped {len(check.dropped)} stories: {check.warnings()[0]}"
+        store.revise_edition(fitted, revision=review.revision, actor=ctx.trigger, action=note)
+    summary.stories = len(fitted.stories)
+    return fitted

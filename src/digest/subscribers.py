@@ -1,9 +1,10 @@
 """Reading a subscribers CSV: every row checked, errors named by file and line, duplicates merged.
 
-Columns: ``email`` and ``name`` (required header), optional ``status``
-(active|unsubscribed|bounced), ``timezone`` (IANA name) and ``topics`` (separated by ``;``
-or ``|``). Other columns are ignored, so exports from other tools can be used as they are.
-Contains no I/O beyond reading the one file.
+Columns: ``email`` and ``name`` (required header), optional ``first_name`` (whom the greeting
+names; default: the first word of ``name``), ``status`` (active|unsubscribed|bounced),
+``timezone`` (IANA name) and ``topics`` (separated by ``;`` or ``|``). Other columns are
+ignored, so exports from other tools can be used as they are. Contains no I/O beyond reading
+the one file.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .models import Subscriber, SubscriberStatus
 
 REQUIRED = ("email", "name")
 MAX_NAME = 500
+MAX_FIRST_NAME = 200
 MAX_ERRORS_SHOWN = 3
 _TOPIC_SEP = re.compile(r"[;|,]")  # ',' too: the store joins topics with commas
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -86,8 +88,11 @@ def _row(row: dict[str, str]) -> Subscriber:
         raise ValueError("a field runs over rows that hold addresses (an unclosed quote?)")
     email = normalize_email(row.get("email") or "")
     name = clean_name(row.get("name") or "")
+    first_name = clean_name(row.get("first_name") or "")
     if len(name) > MAX_NAME:
         raise ValueError(f"name longer than {MAX_NAME} characters")
+    if len(first_name) > MAX_FIRST_NAME:
+        raise ValueError(f"first_name longer than {MAX_FIRST_NAME} characters")
     status_raw = (row.get("status") or "").strip().lower() or "active"
     try:
         status = SubscriberStatus(status_raw)
@@ -100,7 +105,9 @@ def _row(row: dict[str, str]) -> Subscriber:
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {tz!r}") from None
     topics = frozenset(t for t in (p.strip() for p in _TOPIC_SEP.split(row.get("topics") or "")) if t)
-    return Subscriber(email=email, name=name, status=status, timezone=tz, topics=topics)
+    return Subscriber(
+        email=email, name=name, status=status, timezone=tz, topics=topics, first_name=first_name
+    )
 
 
 def merge(a: Subscriber, b: Subscriber) -> Subscriber:
@@ -113,6 +120,7 @@ def merge(a: Subscriber, b: Subscriber) -> Subscriber:
         status=status,
         timezone=b.timezone or a.timezone,
         topics=a.topics | b.topics if a.topics and b.topics else frozenset(),
+        first_name=b.first_name or a.first_name,
     )
 
 

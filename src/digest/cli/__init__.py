@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "subscribers": ("subscribers", "subscribers"),
     "schedule": ("schedule", "schedule"),
     "serve": ("serve", "serve"),
+    "archive": ("archive", "archive"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The one Starlette app of ``digest serve``: the editors' desk and the readers' links."""
+"""The one Starlette app of ``digest serve``: the editors' desk, the readers' links and the archive."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ..errors import ConfigError, DigestError
 from ..store import Store
 from ..web import SubscriptionApp, link_paths, subscription_routes
 from ._actions import Actions
+from ._archive import ArchiveRoutes
 from ._context import Desk, status_of
 from ._guard import BASE_HEADERS, Guard, SecurityHeaders, desk_token
 from ._pages import Pages
@@ -31,14 +32,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_paths(paths: list[str]) -> None:
-    """The readers' link paths must not hide a desk page (they are served first, in public)."""
+def _check_paths(paths: list[str], archive: str) -> None:
+    """The readers' link paths and the archive's must not hide a desk page or each other (they
+    are served first, in public)."""
+    if archive == "/" or any(archive.startswith(p + "/") for p in _DESK_PREFIXES):
+        raise ConfigError(
+            f"archive.base_url: the path {archive} is the desk's; use another, such as /archive/"
+        )
     for path in paths:
         if path == "/" or any(path == p or path.startswith(p + "/") for p in _DESK_PREFIXES):
             raise ConfigError(
                 f"render.unsubscribe_url / manage_url: the path {path} is the desk's; "
                 "use another, such as /unsubscribe"
             )
+        if path.startswith(archive) or path == archive.rstrip("/"):
+            raise ConfigError(f"render.unsubscribe_url / manage_url: the path {path} is the archive's")
 
 
 def desk_routes(desk: Desk) -> list[BaseRoute]:
@@ -78,7 +86,7 @@ def create_app(
     transport_url: str | None = None,
     clock: Callable[[], datetime] = _now,
 ) -> Starlette:
-    """The desk and the unsubscribe/preferences endpoints, as one ASGI app.
+    """The desk, the unsubscribe/preferences endpoints and the web archive, as one ASGI app.
 
     Args:
         settings: the configuration (title, approval, render links, desk token variable).
@@ -89,7 +97,7 @@ def create_app(
         clock: the current instant (timezone-aware); tests pass a fixed one.
 
     Raises:
-        ConfigError: an unsubscribe or manage link path would hide a desk page.
+        ConfigError: an unsubscribe, manage or archive path would hide a desk page.
     """
     secret = store.signing_secret(environ, settings.secret_env)
     desk = Desk(settings, store, environ, transport_url, clock, secret)
@@ -100,7 +108,8 @@ def create_app(
         paths=link_paths(settings.render.unsubscribe_url, settings.render.manage_url),
         topics=[f.topic for f in settings.feeds if f.topic],
     )
-    _check_paths(readers.paths)
+    archive = ArchiveRoutes(settings, store, secret, clock)
+    _check_paths(readers.paths, archive.path)
 
     def error_page(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
@@ -121,11 +130,16 @@ def create_app(
         return response
 
     return Starlette(
-        routes=[*subscription_routes(readers), *desk_routes(desk)],
+        routes=[*subscription_routes(readers), *archive.routes(), *desk_routes(desk)],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY),
-            Middleware(Guard, token=desk_token(environ, settings.desk.token_env), public=readers.paths),
+            Middleware(
+                Guard,
+                token=desk_token(environ, settings.desk.token_env),
+                public=readers.paths,
+                public_prefixes=(archive.path,),
+            ),
         ],
         exception_handlers={HTTPException: error_page, DigestError: error_page, Exception: error_page},
     )

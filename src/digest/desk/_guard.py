@@ -130,7 +130,8 @@ def _credentials(header: str, token: str) -> str | None:
 
 
 class Guard:
-    """ASGI middleware: the desk's login; ``public`` paths (the readers' links) pass as they are.
+    """ASGI middleware: the desk's login; ``public`` paths (the readers' links) and everything
+    under ``public_prefixes`` (the web archive) pass as they are.
 
     With a token, every desk request needs it (Basic: any user name, which is recorded as the
     actor; or Bearer). Without one, the desk answers only requests addressed to a loopback
@@ -139,13 +140,26 @@ class Guard:
     loopback-bound desk, would otherwise reach it with no login at all.
     """
 
-    def __init__(self, app: ASGIApp, *, token: str | None, public: Collection[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        public: Collection[str],
+        public_prefixes: Collection[str] = (),
+    ) -> None:
         self.app = app
         self.token = token
         self.public = {p.rstrip("/") or "/" for p in public}
+        self.public |= {p.rstrip("/") for p in public_prefixes if p.rstrip("/")}
+        # a folder's prefix, always with its slash: /archive/ never opens /archived-desk-page
+        self.prefixes = tuple(p if p.endswith("/") else p + "/" for p in public_prefixes if p.strip("/"))
+
+    def _is_public(self, path: str) -> bool:
+        return (path.rstrip("/") or "/") in self.public or path.startswith(self.prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["path"].rstrip("/") or "/") in self.public:
+        if scope["type"] != "http" or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

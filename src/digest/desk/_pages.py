@@ -22,7 +22,7 @@ from ..store import Store
 from ..store.review import EditionReview
 from ._context import Desk, Refused, anchor, parse_day
 from ._guard import PREVIEW_CSP
-from ._preview import View, dark_variant, render_preview
+from ._preview import View, clip_warning, dark_variant, render_preview
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +168,12 @@ class Pages:
         if edition is None or review is None:
             raise Refused(404, f"edition {day.isoformat()}: none on record")
         view = View.parse(dict(request.query_params))
-        preview, preview_error = None, ""
+        preview, preview_error, too_long = None, "", ""
         try:
             preview = self._render(edition)
+            too_long = clip_warning(
+                edition, self.desk.settings, secret=self.desk.secret, now=self.desk.clock()
+            )
         except DigestError as exc:
             preview_error = str(exc)
         total = len(edition.stories)
@@ -198,6 +201,7 @@ class Pages:
             stories=[_story_view(s, i, total) for i, s in enumerate(edition.stories, 1)],
             preview=preview,
             preview_error=preview_error,
+            clip_warning=too_long,
             view=view,
             offer_prepare=offer_prepare,
         )

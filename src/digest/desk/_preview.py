@@ -16,7 +16,7 @@ from typing import Literal
 from ..config import Settings
 from ..models import Edition
 from ..pipeline import SAMPLE_SUBSCRIBER
-from ..render import EditionRenderer, RenderedMessage
+from ..render import EditionRenderer, RenderedMessage, clip
 
 # "auto": the page has not chosen; the stylesheet shows the mobile width on a screen too narrow
 # for the desktop one (no script: a media query decides), the desktop width elsewhere
@@ -66,6 +66,30 @@ def render_preview(edition: Edition, settings: Settings, *, secret: bytes, now: 
         TemplateError, HeaderError, ConfigError: as :class:`EditionRenderer` does.
     """
     return EditionRenderer(edition, settings, secret=secret, now=now).preview(SAMPLE_SUBSCRIBER)
+
+
+def clip_warning(edition: Edition, settings: Settings, *, secret: bytes, now: datetime) -> str:
+    """What the editor should know when the email is too long for Gmail, or ``""``.
+
+    Measured for the sample reader, who gets every section: the largest email of the edition.
+    """
+    cfg = settings.render
+    sample = [SAMPLE_SUBSCRIBER]
+    _, check = clip.fit(edition, settings, secret=secret, now=now, subscribers=sample, trim=cfg.trim_to_fit)
+    if not check.over:
+        return ""
+    said = (
+        f"This email's HTML part is {check.largest / clip.KB:.1f} KB, over the {cfg.clip_limit_kb} KB "
+        "limit: Gmail clips it at 102 KB and hides the rest, the unsubscribe link included."
+    )
+    n = len(check.dropped)
+    if n:
+        last = "story" if n == 1 else f"{n} stories"
+        return (
+            f"{said} When it is sent, digest drops the last {last} of the list below, unless you drop"
+            " some; an edition approved as it stands is sent as it stands."
+        )
+    return f"{said} It will be sent as it is: drop stories below to make it fit."
 
 
 def dark_variant(html: str) -> str:

@@ -28,9 +28,9 @@ from ..models import Edition, OutgoingMessage, Subscriber
 from . import mime, templates, view
 from .html import compile_mjml
 
-__all__ = ["EditionRenderer", "RenderedMessage"]
+__all__ = ["EditionRenderer", "RenderedMessage", "WebPage"]
 
-SLOTS = ("greeting", "name", "email", "unsubscribe", "manage")
+SLOTS = ("greeting", "name", "first_name", "email", "unsubscribe", "manage")
 MAX_VARIANTS = 32  # compiled variants kept; a miss costs one compile (a few ms)
 
 
@@ -43,6 +43,16 @@ class RenderedMessage:
     text: str
     message: OutgoingMessage
     preheader: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WebPage:
+    """The edition's web page (the archive's), with its subject, preview line and headlines."""
+
+    subject: str
+    preheader: str
+    html: str
+    headlines: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,7 @@ class _Placeholders:
 
     name: str
     email: str
+    first_name: str
 
 
 def _with_query(url: str, **params: str) -> str:
@@ -76,6 +87,8 @@ class EditionRenderer:
         secret: the key that signs unsubscribe and manage tokens and Message-IDs.
         now: the time written in the Date header.
         subject_prefix: put before every subject (the desk's test copies say "[Test] ").
+        check: compile the edition once now, so that a template error surfaces before
+            anything is sent; the archive's index and feed, which need only the subjects, skip it.
 
     Raises:
         TemplateError: a template cannot be loaded, rendered or compiled (naming file and line).
@@ -91,6 +104,7 @@ class EditionRenderer:
         secret: bytes,
         now: datetime,
         subject_prefix: str = "",
+        check: bool = True,
     ) -> None:
         if not secret:
             raise ConfigError(f"{settings.secret_env}: the signing secret is empty")
@@ -120,19 +134,31 @@ class EditionRenderer:
         when = now if now.tzinfo else now.replace(tzinfo=UTC)
         self._headers = (
             mime.mailbox("From", self._sender, sender_name)
+            + self._reply_to(settings.reply_to)
             + mime.fold("Date", format_datetime(when))
             + mime.fold("List-Id", self._list_id(cfg.list_id))
             + b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         )
+        archive = settings.archive.base_url
+        # the edition's page in the web archive (digest.archive): the "View in browser" link
+        self.web_url = f"{archive}{edition.day.isoformat()}/" if archive else ""
+        self._archive_url = archive or ""
         # A random marker per renderer, so that no feed text can pose as a slot.
         self._nonce = f"dgs{secretsmod.token_hex(8)}"
         self._marker = {s: f"{self._nonce}{s}x" for s in SLOTS}
         self._slot_re = re.compile(f"{self._nonce}({'|'.join(SLOTS)})x")
         self._variants: OrderedDict[tuple[int, ...], _Variant] = OrderedDict()
         self.compiled = 0  # variants compiled so far: one per distinct story selection
-        # Surface template errors now, before anything is sent.
-        self._variant(tuple(range(len(edition.stories))))
-        self._values(Subscriber("reader@example.org", "Reader"))
+        if check:  # surface template errors now, before anything is sent
+            self._variant(tuple(range(len(edition.stories))))
+            self._values(Subscriber("reader@example.org", "Reader"))
+
+    @staticmethod
+    def _reply_to(setting: str | None) -> bytes:
+        if not setting:
+            return b""
+        display, address = mime.parse_sender(setting)
+        return mime.mailbox("Reply-To", address, display)
 
     @staticmethod
     def _link(url: str, key: str) -> str:
@@ -150,7 +176,7 @@ class EditionRenderer:
 
     # -- variants: compiled once per topic selection -------------------------------------
 
-    def _context(self, indexes: tuple[int, ...]) -> dict[str, Any]:
+    def _context(self, indexes: tuple[int, ...], *, web: bool = False) -> dict[str, Any]:
         ed = self._edition
         secs, refs = view.sections(ed, indexes)
         heads = view.headlines(secs)
@@ -168,25 +194,31 @@ class EditionRenderer:
         subject = self._subject_prefix + mime.check_value(
             "Subject", view.one_line(ed.subject) if ed.subject.strip() else self._subject(ctx).strip()
         )
+        stories = [s for sec in secs for s in sec.stories]
         if ed.preheader.strip():
             pre = view.one_line(ed.preheader)
+        elif self._preheader:
+            pre = view.one_line(self._preheader(ctx))
         else:
-            pre = view.one_line(self._preheader(ctx)) if self._preheader else view.default_preheader(heads)
+            pre = view.default_preheader(heads, subject, stories[0].summary if stories else "")
         m = self._marker
         ctx.update(
             subject=subject,
             preheader=pre,
             intro=(ed.intro or self._settings.render.intro).strip(),
             sections=secs,
-            stories=[s for sec in secs for s in sec.stories],
+            stories=stories,
             references=refs,
             language=self._settings.render.language,
             postal_address=self._settings.postal_address.strip(),
             sender=self._sender,
-            subscriber=_Placeholders(name=m["name"], email=m["email"]),
+            subscriber=_Placeholders(name=m["name"], email=m["email"], first_name=m["first_name"]),
             greeting=m["greeting"],
             unsubscribe_url=m["unsubscribe"],
             manage_url=m["manage"],
+            web=web,
+            view_url="" if web else self.web_url,
+            archive_url=self._archive_url,
         )
         return ctx
 
@@ -222,13 +254,21 @@ class EditionRenderer:
 
     def _values(self, sub: Subscriber) -> tuple[dict[str, str], str]:
         """The slot values (plain text) and the unsubscribe token of one subscriber."""
-        context = {"name": sub.name, "email": sub.email, "subscriber": sub, "title": self._title}
+        first = sub.greeting_name
+        context = {
+            "name": sub.name,
+            "first_name": first,
+            "email": sub.email,
+            "subscriber": sub,
+            "title": self._title,
+        }
         greeting = view.one_line(templates.render(self._greeting, context))
         unsub = tokens.sign(sub.email, self._secret, purpose=tokens.UNSUBSCRIBE)
         manage = tokens.sign(sub.email, self._secret, purpose=tokens.MANAGE)
         values = {
             "greeting": greeting,
             "name": sub.name,
+            "first_name": first,
             "email": sub.email,
             "unsubscribe": _with_query(self._unsubscribe, token=unsub),
             "manage": _with_query(self._manage, token=manage),
@@ -301,6 +341,64 @@ class EditionRenderer:
             text=self._fill(variant.text, values, escape=False),
             message=msg,
             preheader=variant.preheader,
+        )
+
+    # -- sizes (the Gmail clip guard) and the archive's web page -----------------------------
+
+    def slot_sizes(self, subscriber: Subscriber) -> dict[str, int]:
+        """Bytes each of the subscriber's own values takes in the HTML part as sent (escaped,
+        quoted-printable): what :meth:`html_size` adds to a variant's constant pieces."""
+        values, _ = self._values(subscriber)
+        return {k: len(mime.qp_piece(htmlmod.escape(v))) for k, v in values.items()}
+
+    def html_size(self, subscriber: Subscriber, slot_sizes: Mapping[str, int] | None = None) -> int | None:
+        """Bytes of the subscriber's HTML part as sent: the quoted-printable body, as it stands
+        in the message (a little larger than the decoded HTML, so a limit on it is safe).
+
+        Args:
+            slot_sizes: the sizes of the per-subscriber values to assume (the largest of many
+                readers of the same topics gives a bound for them all); default: this
+                subscriber's own.
+
+        Returns:
+            ``None`` when the subscriber gets no message (no story of their topics and
+            ``render.skip_empty``).
+        """
+        indexes = view.select(self._edition, subscriber)
+        if not indexes and self._settings.render.skip_empty:
+            return None
+        sizes = self.slot_sizes(subscriber) if slot_sizes is None else slot_sizes
+        pieces = self._variant(indexes).frame.html
+        return sum(len(p) if isinstance(p, bytes) else sizes[p] for p in pieces)
+
+    def web_page(self, *, compiled: bool = True) -> WebPage:
+        """The edition's page for the web archive: every story, from the same templates, for
+        nobody in particular (``web`` is true: no greeting, address or signed links; a
+        template that still inserts them gets blanks and the plain link settings).
+
+        Args:
+            compiled: ``False`` leaves ``html`` empty (the subject and headlines cost almost
+                nothing; compiling the page is what takes time).
+        """
+        ctx = self._context(tuple(range(len(self._edition.stories))), web=True)
+        if not compiled:
+            return WebPage(ctx["subject"], ctx["preheader"], "", tuple(ctx["headlines"]))
+        html = compile_mjml(templates.render(self._base, ctx), self._env) + "\n"
+        self._check_markers(html, templates.BASE)
+        anonymous = {"name": "", "first_name": "", "email": "", "subscriber": None, "title": self._title}
+        neutral = {
+            "greeting": view.one_line(templates.render(self._greeting, anonymous)),
+            "name": "",
+            "first_name": "",
+            "email": "",
+            "unsubscribe": self._unsubscribe,
+            "manage": self._manage,
+        }
+        return WebPage(
+            subject=ctx["subject"],
+            preheader=ctx["preheader"],
+            html=self._fill(html, neutral, escape=True),
+            headlines=tuple(ctx["headlines"]),
         )
 
     def _fill(self, doc: str, values: Mapping[str, str], *, escape: bool) -> str:

@@ -208,10 +208,17 @@ def _article(topic: str, outlet: str, headline: str, body: str, published: datet
 
 
 def sample_edition(day: date = date(2026, 11, 26), stories: int = 15, *, intro: str = "") -> Edition:
-    """An edition of up to 15 fictional stories in five topics, for ``day``."""
+    """An edition of ``stories`` fictional stories in five topics, for ``day``.
+
+    The first 15 are distinct; beyond them (to try the size limits of a 100-story edition)
+    the same 15 come round again as follow-ups, with their own headlines, ids and links.
+    """
     created = datetime(day.year, day.month, day.day, 7, 0, tzinfo=UTC)
     chosen = []
-    for n, (topic, headline, summary, points, outlets) in enumerate(_STORIES[:stories]):
+    for n in range(stories):
+        topic, headline, summary, points, outlets = _STORIES[n % len(_STORIES)]
+        if n >= len(_STORIES):
+            headline = f"{headline}: follow-up {n // len(_STORIES)}"
         # Repeat the text to a realistic article length (reading time near 3 minutes).
         body = " ".join([summary, *points] * 12)
         published = created - timedelta(hours=n + 1)

@@ -59,6 +59,7 @@ class StoryView:
     also: tuple[Source, ...]
     reading_minutes: int
     topic: str | None
+    outlets: int = 1  # distinct outlets that reported it: key points name theirs only when > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,29 +133,35 @@ class _Numbering:
 
 
 def _story(es: EditionStory, number: _Numbering) -> StoryView:
+    """One story's view, its links numbered in the order the text part shows them: the story's
+    own link, then the key points' sources (only named when several outlets reported it), then
+    the other outlets."""
     articles = es.story.articles
     lead = articles[0]
     link = safe_link(lead.link)
     ref = number(link)
+    outlets = len({one_line(a.feed_name) for a in articles})
 
-    def source(index: int) -> Source:
+    def source(index: int, *, numbered: bool) -> Source:
         a = articles[index] if 0 <= index < len(articles) else lead
         url = safe_link(a.link)
-        return Source(one_line(a.feed_name) or "source", url, number(url))
+        return Source(
+            one_line(a.feed_name) or "source", url, number(url) if numbered else number.refs.get(url)
+        )
 
     summary = es.condensed.summary.strip()
     # A point the summary already says in full (an extractive condenser may repeat the lead
     # sentence, sometimes cut with "…") would only make the reader read it twice.
     said = one_line(summary).casefold()
     points = tuple(
-        PointView(one_line(k.text), source(k.source))
+        PointView(one_line(k.text), source(k.source, numbered=outlets > 1))
         for k in es.condensed.key_points
         if one_line(k.text).rstrip("…. ").casefold() not in said
     )
     seen = {(one_line(lead.feed_name), link)}
     also: list[Source] = []
     for i in range(1, len(articles)):
-        s = source(i)
+        s = source(i, numbered=True)
         if (s.name, s.link) not in seen:
             seen.add((s.name, s.link))
             also.append(s)
@@ -168,19 +175,24 @@ def _story(es: EditionStory, number: _Numbering) -> StoryView:
         also=tuple(also),
         reading_minutes=reading_minutes(lead.text),
         topic=es.topic,
+        outlets=outlets,
     )
 
 
 def sections(edition: Edition, indexes: Sequence[int]) -> tuple[tuple[SectionView, ...], tuple[Ref, ...]]:
-    """The chosen stories grouped by topic (in order of first appearance) and the numbered links."""
-    number = _Numbering()
-    by_topic: dict[str | None, list[StoryView]] = {}
+    """The chosen stories grouped by topic (in order of first appearance) and the numbered links.
+
+    Links are numbered in reading order: section by section, as the email shows them, not in
+    the edition's rank order (which interleaves the sections).
+    """
+    by_topic: dict[str | None, list[EditionStory]] = {}
     for i in indexes:
         es = edition.stories[i]
-        by_topic.setdefault(es.topic, []).append(_story(es, number))
+        by_topic.setdefault(es.topic, []).append(es)
     alone = len(by_topic) == 1
+    number = _Numbering()
     out = tuple(
-        SectionView(topic, topic_label(topic, alone=alone), tuple(stories))
+        SectionView(topic, topic_label(topic, alone=alone), tuple(_story(es, number) for es in stories))
         for topic, stories in by_topic.items()
     )
     return out, tuple(Ref(n, url) for url, n in number.refs.items())
@@ -191,9 +203,13 @@ def headlines(secs: Iterable[SectionView]) -> list[str]:
     return [s.headline for sec in secs for s in sec.stories]
 
 
-def default_preheader(heads: Sequence[str], limit: int = 140) -> str:
-    """The preview line: the top headlines joined, cut at a word near ``limit`` characters."""
-    text = " · ".join(heads[:3])
+def default_preheader(heads: Sequence[str], subject: str = "", fallback: str = "", limit: int = 140) -> str:
+    """The preview line: the headlines the subject does not already name, joined, cut at a word
+    near ``limit`` characters; ``fallback`` (the lead story's summary) when the subject names
+    them all. It follows the subject in the inbox: it adds to it rather than repeating it."""
+    said = one_line(subject).casefold()
+    rest = [h for h in heads if one_line(h).casefold() not in said]
+    text = " · ".join(rest[:3]) if rest else one_line(fallback)
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(" ·,;:") + "…"

@@ -93,6 +93,7 @@ subscribers = Table(
     Column("hard_failures", Integer, nullable=False, default=0),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("updated", DateTime(timezone=True), nullable=False),
+    Column("first_name", String(200), nullable=False, server_default=""),  # migration 4
 )
 
 editions = Table(
@@ -250,6 +251,12 @@ def _workers(conn: Connection) -> None:
     )
 
 
+def _first_name(conn: Connection) -> None:
+    """Subscribers gain a first name for the greeting ("" = the first word of the name)."""
+    if "first_name" not in {c["name"] for c in inspect(conn).get_columns(subscribers.name)}:
+        conn.execute(text("ALTER TABLE subscribers ADD COLUMN first_name VARCHAR(200) DEFAULT '' NOT NULL"))
+
+
 Migration = Callable[[Connection], None]
 
 # Append only: (version, name, function). Never edit a migration that has been released.
@@ -257,4 +264,5 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial", _initial),
     (2, "review", _review),
     (3, "workers", _workers),
+    (4, "first name", _first_name),
 ]
