@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from digest.store import Store, open_store
+from pg_server import Cluster, cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -40,10 +41,26 @@ def repo_root() -> Path:
     return ROOT
 
 
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """A new, empty store's URL."""
-    return f"sqlite:///{tmp_path / 'digest.db'}"
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of this test session (Debian's binaries, a free port on loopback)."""
+    try:
+        with cluster() as running:
+            yield running
+    except RuntimeError as exc:
+        pytest.skip(f"no PostgreSQL for the tests: {exc}")
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty store's URL: each test that takes it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'digest.db'}"
+    running: Cluster = request.getfixturevalue("pg_cluster")
+    return running.fresh_database()
 
 
 @pytest.fixture

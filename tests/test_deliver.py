@@ -31,17 +31,11 @@ from digest.deliver import (
 )
 from digest.errors import ConfigError, DeliveryError, StorageError
 from digest.models import OutgoingMessage, Subscriber
-from digest.store import Store, open_store
+from digest.store import Store
 from digest.store.ledger import DeliveryState
 from smtpd_helpers import outgoing, worker_ledger
 
 EDITION = "2026-01-05"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "digest.db") as s:
-        yield s
 
 
 def config(**kw: object) -> DeliveryConfig:

@@ -15,28 +15,31 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from digest.cli import main
 from digest.config import Settings, load_config
 from digest.models import Edition
 from digest.pipeline import RunContext, approve_edition, prepare_edition, run_edition, send_test
-from digest.store import Store, open_store
+from digest.store import Store, open_store, schema
 from digest.store.review import EditionConflict, EditionSealed
 from smtpd_helpers import Recorder, smtp_server, write_run_project
 
 NOW = datetime.now(UTC)
 
 
-def _settings(tmp_path: Path, *, subscribers: int = 3, approval: str = "none", pool: int = 2) -> Settings:
+def _settings(
+    tmp_path: Path, store_url: str, *, subscribers: int = 3, approval: str = "none", pool: int = 2
+) -> Settings:
     config = write_run_project(tmp_path / "p", subscribers=subscribers, pool_size=pool)
     if approval != "none":
         text = config.read_text(encoding="utf-8")
         config.write_text(f'approval = "{approval}"\n' + text, encoding="utf-8")
-    return load_config(config)
+    return load_config(config).model_copy(update={"store": store_url})
 
 
-def _prepared(tmp_path: Path, **kw: object) -> tuple[Settings, Store, Edition]:
-    s = _settings(tmp_path, **kw)  # type: ignore[arg-type]
+def _prepared(tmp_path: Path, store_url: str, **kw: object) -> tuple[Settings, Store, Edition]:
+    s = _settings(tmp_path, store_url, **kw)  # type: ignore[arg-type]
     store = open_store(s.store_url)
     summary = asyncio.run(prepare_edition(RunContext(s, store, now=NOW, environ={})))
     ed = store.edition(summary.edition_id)
@@ -61,8 +64,10 @@ def _subjects_and_bodies(handler: Recorder) -> list[str]:
     return out
 
 
-def test_revisions_refuse_a_stale_change_and_an_edit_withdraws_approval(tmp_path: Path) -> None:
-    _, store, ed = _prepared(tmp_path)
+def test_revisions_refuse_a_stale_change_and_an_edit_withdraws_approval(
+    tmp_path: Path, store_url: str
+) -> None:
+    _, store, ed = _prepared(tmp_path, store_url)
     with store:
         first = store.edition_review(ed.id)
         assert first is not None
@@ -86,8 +91,8 @@ def test_revisions_refuse_a_stale_change_and_an_edit_withdraws_approval(tmp_path
         assert actions[:3] == ["approval withdrawn: the edition changed", "edit", "approved"]
 
 
-def test_edits_survive_reopening_the_store(tmp_path: Path) -> None:
-    s, store, ed = _prepared(tmp_path)
+def test_edits_survive_reopening_the_store(tmp_path: Path, store_url: str) -> None:
+    s, store, ed = _prepared(tmp_path, store_url)
     with store:
         store.revise_edition(_retitled(ed, "Kept across restarts"), revision=1, actor="ann", action="edit")
     with open_store(s.store_url) as again:
@@ -97,8 +102,10 @@ def test_edits_survive_reopening_the_store(tmp_path: Path) -> None:
         assert again.edition_review(ed.id).revision == 2  # type: ignore[union-attr]
 
 
-def test_approval_required_holds_then_approval_sends_the_edited_edition(tmp_path: Path) -> None:
-    s, store, ed = _prepared(tmp_path, approval="required")
+def test_approval_required_holds_then_approval_sends_the_edited_edition(
+    tmp_path: Path, store_url: str
+) -> None:
+    s, store, ed = _prepared(tmp_path, store_url, approval="required")
     with smtp_server() as server, store:
         held = asyncio.run(run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=server.url)))
         assert held.held
@@ -131,8 +138,8 @@ def test_approval_required_holds_then_approval_sends_the_edited_edition(tmp_path
             store.revise_edition(_retitled(ed, "Too late"), revision=None, actor="bob", action="edit")
 
 
-def test_approval_before_the_send_time_waits_for_it(tmp_path: Path) -> None:
-    s, store, ed = _prepared(tmp_path, approval="required")
+def test_approval_before_the_send_time_waits_for_it(tmp_path: Path, store_url: str) -> None:
+    s, store, ed = _prepared(tmp_path, store_url, approval="required")
     with smtp_server() as server, store:
         early = asyncio.run(
             approve_edition(
@@ -149,8 +156,8 @@ def test_approval_before_the_send_time_waits_for_it(tmp_path: Path) -> None:
         assert done.delivery.sent == 3
 
 
-def test_send_test_marks_the_subject_and_touches_no_ledger(tmp_path: Path) -> None:
-    s, store, ed = _prepared(tmp_path)
+def test_send_test_marks_the_subject_and_touches_no_ledger(tmp_path: Path, store_url: str) -> None:
+    s, store, ed = _prepared(tmp_path, store_url)
     with smtp_server() as server, store:
         asyncio.run(
             send_test(
@@ -172,8 +179,8 @@ def test_send_test_marks_the_subject_and_touches_no_ledger(tmp_path: Path) -> No
             )
 
 
-def test_a_stop_while_sending_leaves_nothing_in_sending(tmp_path: Path) -> None:
-    s = _settings(tmp_path, subscribers=60, pool=3)
+def test_a_stop_while_sending_leaves_nothing_in_sending(tmp_path: Path, store_url: str) -> None:
+    s = _settings(tmp_path, store_url, subscribers=60, pool=3)
     stop = threading.Event()
     seen: list[str] = []
 
@@ -224,9 +231,8 @@ def test_cli_approve_sends_a_held_edition_and_show_says_where_it_stands(tmp_path
     assert approved.exit_code == 0, approved.output
     assert "sent now" in approved.output
     assert len(list(outbox.glob("*.eml"))) == 2
-    db = sqlite3.connect(tmp_path / "p" / "digest.db")
-    assert db.execute("select approved_by from editions").fetchone() == ("ann",)
-    db.close()
+    with open_store(tmp_path / "p" / "digest.db") as store:
+        assert store.edition_review(NOW.date().isoformat()).approved_by == "ann"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -294,27 +300,23 @@ def _race(url: str, edition_id: str) -> tuple[bool, object]:
     return bool(results["sealed"]), results["review"]
 
 
-def test_an_approval_racing_a_send_is_never_lost(tmp_path: Path) -> None:
+def test_an_approval_racing_a_send_is_never_lost(tmp_path: Path, store_url: str) -> None:
     """A scheduled send checks approval while an editor approves: either the send seals the
     approved edition, or the approval finds the hold and sends it itself. Never neither."""
-    s, store, ed = _prepared(tmp_path, approval="required")
-    store.close()
-    path = s.store_url.removeprefix("sqlite:///")
-    for attempt in range(25):
-        db = sqlite3.connect(path)
-        db.execute(
-            "update editions set approved_at = null, approved_by = null, approved_revision = null,"
-            " held_at = null, sealed_at = null"
-        )
-        db.commit()
-        db.close()
-        sealed, review = _race(s.store_url, ed.id)
-        assert sealed or review.held_at is not None, f"attempt {attempt}: the approval was lost"  # type: ignore[attr-defined]
+    s, store, ed = _prepared(tmp_path, store_url, approval="required")
+    with store:
+        for attempt in range(25):
+            with store.begin() as conn:  # back to a draft nobody approved, held or sealed
+                draft = {"approved_at": None, "approved_by": None, "approved_revision": None}
+                conn.execute(update(schema.editions).values(**draft, held_at=None, sealed_at=None))
+            sealed, review = _race(s.store_url, ed.id)
+            assert sealed or review.held_at is not None, f"attempt {attempt}: the approval was lost"  # type: ignore[attr-defined]
 
 
 def test_migration_seals_editions_that_an_earlier_version_began_sending(tmp_path: Path) -> None:
-    """A store written before reviews existed: its sent edition must stay final after upgrade."""
-    s, store, ed = _prepared(tmp_path)
+    """A store written before reviews existed (SQLite, as they all were): its sent edition must
+    stay final after upgrade."""
+    s, store, ed = _prepared(tmp_path, f"sqlite:///{tmp_path / 'p' / 'digest.db'}")
     with store:
         asyncio.run(
             run_edition(RunContext(s, store, now=NOW, environ={}, transport_url=f"file:{tmp_path / 'out'}"))

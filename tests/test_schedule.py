@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from digest.cli import main
 from digest.config import Settings, load_config, parse_config
 from digest.deliver import DeliveryReport
-from digest.errors import Busy
+from digest.errors import Busy, StorageError
 from digest.pipeline import RunSummary
 from digest.schedule import (
     JOBS_TABLE,
@@ -49,6 +49,7 @@ from digest.schedule import (
 )
 from digest.store import Store, open_store
 from digest.store.runs import RunRecord
+from pg_server import Cluster
 from smtpd_helpers import write_run_project
 
 LONDON = ZoneInfo("Europe/London")
@@ -314,7 +315,7 @@ def test_a_second_lock_on_the_same_store_is_refused_naming_the_holder(tmp_path: 
     url = f"sqlite:///{tmp_path / 'digest.db'}"
     when = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
     with hold_lock(url, pid=4242, host="desk-1", now=when) as path:
-        assert path == tmp_path / "digest.db.scheduler.lock"
+        assert path == str(tmp_path / "digest.db.scheduler.lock")
         with pytest.raises(Busy) as caught, hold_lock(url, pid=1, host="desk-2", now=when):
             pass
         assert caught.value.exit_code == 2
@@ -325,13 +326,27 @@ def test_a_second_lock_on_the_same_store_is_refused_naming_the_holder(tmp_path: 
         pass
 
 
-def test_a_server_store_is_locked_by_a_file_in_the_current_folder() -> None:
-    path = lock_path("postgresql://digest:secret@db.example.org/digest")
-    assert path.parent == Path(".")
-    assert path.name.startswith("digest-scheduler-")
-    assert path.suffix == ".lock"
-    assert "secret" not in path.name
-    assert path != lock_path("postgresql://digest:secret@db.example.org/other")
+def test_a_server_store_is_locked_in_the_server_never_in_the_current_folder(tmp_path: Path) -> None:
+    assert lock_path("postgresql+psycopg://digest:secret@db.example.org/digest") is None
+    assert lock_path(str(tmp_path / "d.db")) == tmp_path / "d.db.scheduler.lock"
+    with pytest.raises(StorageError, match="needs a SQLite file or PostgreSQL"):
+        lock_path("mysql://db.example.org/digest")
+
+
+@pytest.mark.postgres
+def test_schedulers_of_one_postgresql_store_elect_one_wherever_they_run(pg_cluster: Cluster) -> None:
+    url = pg_cluster.fresh_database()
+    open_store(url).close()
+    when = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    with hold_lock(url, pid=4242, host="mail-1", now=when) as where:
+        assert "advisory lock" in where
+        with pytest.raises(Busy) as caught, hold_lock(url, pid=1, host="mail-2", now=when):
+            pass
+        assert "another scheduler holds it (pid 4242 on mail-1 since 2026-11-26T07:00:00+00:00)" in str(
+            caught.value
+        )
+    with hold_lock(url, pid=1, host="mail-2", now=when):  # released: the next one starts
+        pass
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -386,8 +401,8 @@ def wait_for(predicate: Callable[[], object], limit: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def make_settings(tmp_path: Path, **values: Any) -> Settings:
-    return parse_config({"store": str(tmp_path / "digest.db"), **values}, source="test", base_dir=tmp_path)
+def make_settings(tmp_path: Path, store_url: str, **values: Any) -> Settings:
+    return parse_config({"store": store_url, **values}, source="test", base_dir=tmp_path)
 
 
 def cron_at(t: datetime) -> str:
@@ -446,8 +461,8 @@ def state(store: Store) -> dict[str, Any]:
     return data
 
 
-def test_a_run_fires_at_its_time(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, schedule="0 7 * * *", timezone="Europe/London")
+def test_a_run_fires_at_its_time(tmp_path: Path, store_url: str) -> None:
+    settings = make_settings(tmp_path, store_url, schedule="0 7 * * *", timezone="Europe/London")
     when = datetime.now(UTC) + timedelta(seconds=1)
     persist(settings, {"send": when})
     with running(settings) as (scheduler, store, editions):
@@ -474,10 +489,10 @@ def test_a_run_fires_at_its_time(tmp_path: Path) -> None:
 
 
 def test_a_send_missed_within_the_grace_fires_once_after_start(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     scheduled = minute(datetime.now(UTC) - timedelta(minutes=10))
-    settings = make_settings(tmp_path, schedule=cron_at(scheduled), misfire_grace="2h")
+    settings = make_settings(tmp_path, store_url, schedule=cron_at(scheduled), misfire_grace="2h")
     persist(settings, {"send": scheduled})
     with caplog.at_level(logging.INFO, logger="digest.schedule"), running(settings) as (s, _, editions):
         wait_for(lambda: editions.calls)
@@ -489,9 +504,9 @@ def test_a_send_missed_within_the_grace_fires_once_after_start(
     )
 
 
-def test_several_missed_times_make_one_run_for_the_latest(tmp_path: Path) -> None:
+def test_several_missed_times_make_one_run_for_the_latest(tmp_path: Path, store_url: str) -> None:
     today = minute(datetime.now(UTC) - timedelta(minutes=10))
-    settings = make_settings(tmp_path, schedule=cron_at(today), misfire_grace="2h")
+    settings = make_settings(tmp_path, store_url, schedule=cron_at(today), misfire_grace="2h")
     persist(settings, {"send": today - timedelta(days=3)})  # down since three days ago
     with running(settings) as (s, _, editions):
         wait_for(lambda: editions.calls)
@@ -500,10 +515,10 @@ def test_several_missed_times_make_one_run_for_the_latest(tmp_path: Path) -> Non
 
 
 def test_a_send_missed_beyond_the_grace_is_skipped_and_recorded(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     scheduled = minute(datetime.now(UTC) - timedelta(minutes=10))
-    settings = make_settings(tmp_path, schedule=cron_at(scheduled), misfire_grace="5m")
+    settings = make_settings(tmp_path, store_url, schedule=cron_at(scheduled), misfire_grace="5m")
     persist(settings, {"send": scheduled - timedelta(days=1)})  # down all day, and then some
     with caplog.at_level(logging.INFO, logger="digest.schedule"), running(settings) as (s, store, editions):
         wait_for(lambda: (state(store)["last"] or {}).get("status") == "missed")
@@ -520,9 +535,9 @@ def test_a_send_missed_beyond_the_grace_is_skipped_and_recorded(
     )
 
 
-def test_a_first_start_catches_up_once_within_the_grace(tmp_path: Path) -> None:
+def test_a_first_start_catches_up_once_within_the_grace(tmp_path: Path, store_url: str) -> None:
     scheduled = minute(datetime.now(UTC) - timedelta(minutes=5))
-    settings = make_settings(tmp_path, schedule=cron_at(scheduled), misfire_grace="2h")
+    settings = make_settings(tmp_path, store_url, schedule=cron_at(scheduled), misfire_grace="2h")
     with running(settings) as (s, _, editions):
         wait_for(lambda: editions.calls)
         wait_for(lambda: (s.next_run_time("send") or scheduled) > datetime.now(UTC))
@@ -532,16 +547,16 @@ def test_a_first_start_catches_up_once_within_the_grace(tmp_path: Path) -> None:
     assert editions.calls == []
 
 
-def test_a_first_start_beyond_the_grace_waits_for_the_next_time(tmp_path: Path) -> None:
+def test_a_first_start_beyond_the_grace_waits_for_the_next_time(tmp_path: Path, store_url: str) -> None:
     scheduled = minute(datetime.now(UTC) - timedelta(hours=3))
-    settings = make_settings(tmp_path, schedule=cron_at(scheduled), misfire_grace="2h")
+    settings = make_settings(tmp_path, store_url, schedule=cron_at(scheduled), misfire_grace="2h")
     with running(settings) as (s, _, _editions):
         assert s.next_run_time("send") == scheduled + timedelta(days=1)
 
 
-def test_a_restart_resumes_a_send_that_did_not_finish(tmp_path: Path) -> None:
+def test_a_restart_resumes_a_send_that_did_not_finish(tmp_path: Path, store_url: str) -> None:
     scheduled = minute(datetime.now(UTC) - timedelta(minutes=10))
-    settings = make_settings(tmp_path, schedule=cron_at(scheduled), misfire_grace="2h")
+    settings = make_settings(tmp_path, store_url, schedule=cron_at(scheduled), misfire_grace="2h")
     persist(settings, {"send": scheduled + timedelta(days=1)})  # the job had moved on ...
     with open_store(settings.store_url) as store:  # ... and its run was stopped mid-send
         store.finish_run(store.start_run(scheduled.date().isoformat()), "stopped", {})
@@ -551,11 +566,13 @@ def test_a_restart_resumes_a_send_that_did_not_finish(tmp_path: Path) -> None:
     assert editions.calls == [("send", scheduled.date())]
 
 
-def test_a_changed_schedule_drops_the_persisted_time(tmp_path: Path) -> None:
+def test_a_changed_schedule_drops_the_persisted_time(tmp_path: Path, store_url: str) -> None:
     scheduled = minute(datetime.now(UTC) - timedelta(minutes=10))
-    old = make_settings(tmp_path, schedule=cron_at(scheduled), misfire_grace="2h", review="30m")
+    old = make_settings(tmp_path, store_url, schedule=cron_at(scheduled), misfire_grace="2h", review="30m")
     persist(old, {"send": scheduled, "prepare": scheduled - timedelta(minutes=30)})
-    new = make_settings(tmp_path, schedule=cron_at(scheduled + timedelta(minutes=1)), misfire_grace="2h")
+    new = make_settings(
+        tmp_path, store_url, schedule=cron_at(scheduled + timedelta(minutes=1)), misfire_grace="2h"
+    )
     with running(new) as (s, _, editions):
         assert s.next_run_time("send") == scheduled + timedelta(days=1, minutes=1)
         assert s.next_run_time("prepare") is None  # no review window any more
@@ -565,9 +582,11 @@ def test_a_changed_schedule_drops_the_persisted_time(tmp_path: Path) -> None:
 # --- real APScheduler runs of the real pipeline -------------------------------------------------
 
 
-def project(tmp_path: Path, **overrides: Any) -> tuple[Settings, Callable[[Store], PipelineEditions], Path]:
+def project(
+    tmp_path: Path, store_url: str, **overrides: Any
+) -> tuple[Settings, Callable[[Store], PipelineEditions], Path]:
     config = write_run_project(tmp_path / "p", subscribers=5)
-    settings = load_config(config).model_copy(update=overrides)
+    settings = load_config(config).model_copy(update={"store": store_url, **overrides})
     outbox = tmp_path / "outbox"
 
     def make(store: Store) -> PipelineEditions:
@@ -576,10 +595,14 @@ def project(tmp_path: Path, **overrides: Any) -> tuple[Settings, Callable[[Store
     return settings, make, outbox
 
 
-def test_the_review_window_prepares_the_draft_before_the_send(tmp_path: Path) -> None:
+def test_the_review_window_prepares_the_draft_before_the_send(tmp_path: Path, store_url: str) -> None:
     send_at = datetime.now(UTC) + timedelta(seconds=1)
     settings, make, outbox = project(
-        tmp_path, schedule=cron_at(send_at), review=timedelta(minutes=30), misfire_grace=timedelta(hours=2)
+        tmp_path,
+        store_url,
+        schedule=cron_at(send_at),
+        review=timedelta(minutes=30),
+        misfire_grace=timedelta(hours=2),
     )
     # the prepare is due (30 minutes before a send a second ahead), the send right after
     persist(settings, {"prepare": send_at - timedelta(minutes=30), "send": send_at})
@@ -596,9 +619,11 @@ def test_the_review_window_prepares_the_draft_before_the_send(tmp_path: Path) ->
     assert got["next_prepare"] is not None
 
 
-def test_approval_required_holds_the_send(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_approval_required_holds_the_send(
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     scheduled = minute(datetime.now(UTC) - timedelta(minutes=5))
-    settings, make, outbox = project(tmp_path, schedule=cron_at(scheduled), approval="required")
+    settings, make, outbox = project(tmp_path, store_url, schedule=cron_at(scheduled), approval="required")
     with caplog.at_level(logging.INFO, logger="digest.schedule"), running(settings, make) as (_, store, _e):
         wait_for(lambda: (state(store)["last"] or {}).get("status") == "held")
         [held] = store.recent_runs()

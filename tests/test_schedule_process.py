@@ -22,12 +22,13 @@ SUBSCRIBERS = 40
 POOL = 3
 
 
-def schedule(config: Path, *args: str) -> subprocess.Popen[bytes]:
+def schedule(config: Path, *args: str, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "digest", "schedule", "--config", str(config), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "DIGEST_SECRET": "test-secret"},
+        cwd=cwd,
     )
 
 
@@ -63,34 +64,50 @@ def cron_a_minute_ago() -> str:
 
 
 @pytest.mark.slow
-def test_a_second_scheduler_on_the_same_store_exits_2_naming_the_first(tmp_path: Path) -> None:
+def test_a_second_scheduler_on_the_same_store_exits_2_naming_the_first(
+    tmp_path: Path, store_url: str
+) -> None:
+    """Started from two different folders, on one store: one runs, the other exits 2 naming it.
+    On SQLite the lock is a file beside the database; on PostgreSQL an advisory lock, which
+    elects one scheduler across machines too."""
     config = write_run_project(tmp_path / "p", subscribers=3)
-    lock = config.parent / "digest.db.scheduler.lock"
-    args = ("--cron", "0 0 1 1 *", "--transport", f"file:{tmp_path / 'outbox'}")
-    first = schedule(config, *args)
+    args = ("--db", store_url, "--cron", "0 0 1 1 *", "--transport", f"file:{tmp_path / 'outbox'}")
+    here, there = tmp_path / "a", tmp_path / "b"
+    here.mkdir()
+    there.mkdir()
+    first = schedule(config, *args, cwd=here)
+
+    def started() -> bool:
+        with open_store(store_url) as store:
+            return f'"pid": {first.pid}' in (store.get_meta("scheduler") or "")
+
     try:
-        wait_for(lambda: lock.exists() and f"pid {first.pid} on" in lock.read_text(), first)
+        wait_for(started, first)
         second = subprocess.run(
             [sys.executable, "-m", "digest", "schedule", "--config", str(config), *args],
             capture_output=True,
             timeout=60,
+            cwd=there,
         )
         assert second.returncode == 2
-        [line] = second.stderr.decode().strip().splitlines()
-        assert line.startswith("digest: error: store ")
-        assert f"another scheduler holds it (pid {first.pid} on " in line
-        assert str(lock) in line
+        error = second.stderr.decode().strip().splitlines()[-1]  # after the line naming config and store
+        assert error.startswith("digest: error: store ")
+        assert f"another scheduler holds it (pid {first.pid} on " in error
+        if store_url.startswith("sqlite"):
+            assert f"{store_url.removeprefix('sqlite:///')}.scheduler.lock" in error
+        assert "Traceback" not in second.stderr.decode()
     finally:
         err = terminate(first)
     assert first.returncode == 0, err[-2000:]
     assert "SIGTERM: stopping" in err
     assert f"scheduler stopped (pid {first.pid})" in err
     assert "Traceback" not in err
-    with open_store(config.parent / "digest.db") as store:
+    with open_store(store_url) as store:
         state = json.loads(store.get_meta("scheduler") or "{}")
     assert (state["pid"], state["schedule"]) == (first.pid, "0 0 1 1 *")
     assert state["stopped"]
-    assert lock.read_text() == ""  # released
+    assert not list(here.iterdir())  # nothing left in either folder
+    assert not list(there.iterdir())
 
 
 @pytest.mark.slow

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterable
-from pathlib import Path
 
 import pytest
 
 from digest.config import DeliveryConfig
 from digest.deliver import DeliveryReport, SmtpTransport, deliver, open_transport
 from digest.models import OutgoingMessage, Subscriber
-from digest.store import Store, open_store
+from digest.store import Store
 from digest.store.ledger import DeliveryState
 from smtpd_helpers import Certificates, Recorder, make_certificates, outgoing, smtp_server, worker_ledger
 
@@ -23,12 +22,6 @@ CREDS = {"DIGEST_SMTP_USER": "editor", "DIGEST_SMTP_PASSWORD": "s3cret"}
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     return make_certificates(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with open_store(tmp_path / "digest.db") as s:
-        yield s
 
 
 def config(**kw: object) -> DeliveryConfig:

@@ -62,8 +62,9 @@ def schedule(
     has approved: nothing goes out, the log and `digest status` say so, and approving it then
     sends it.
 
-    One scheduler per store: a second exits at once with code 2, naming the process that
-    holds the lock (a file beside the database). Stop it with SIGTERM or Ctrl-C: a send in
+    One scheduler per store, wherever it runs: a second exits at once with code 2, naming the
+    process that holds the lock (a file beside a SQLite database; an advisory lock in
+    PostgreSQL, so schedulers on several machines elect one). Stop it with SIGTERM or Ctrl-C: a send in
     progress finishes the messages in flight and records them, the rest wait for the next
     run, and the process exits 0. Logs go to stderr, one line per event.
     """
@@ -81,7 +82,8 @@ def schedule(
     logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     pid, host = os.getpid(), socket.gethostname()
-    with hold_lock(url, pid=pid, host=host, now=datetime.now(UTC)), used.open() as store:
+    # the store first (its schema up to date), then the lock: on PostgreSQL it is held there
+    with used.open() as store, hold_lock(url, pid=pid, host=host, now=datetime.now(UTC)):
         editions = PipelineEditions(
             s, store, os.environ, transport_url=transport_url(transport), subscribers_csv=subscribers
         )

@@ -42,7 +42,8 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
 def insert_ignore_from(conn: Connection, table: Table, columns: Sequence[str], source: Any) -> int:
     """``INSERT INTO table (columns) SELECT … ON CONFLICT DO NOTHING``; how many were added."""
     stmt: Insert = _insert(conn, table).from_select(list(columns), source).on_conflict_do_nothing()
-    return int(conn.execute(stmt).rowcount or 0)
+    # SQLAlchemy fetches an INSERT's row count only when asked to
+    return int(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount or 0)
 
 
 def upsert(

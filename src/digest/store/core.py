@@ -212,5 +212,9 @@ def open_store(url_or_path: str | Path, *, pool: PoolConfig | None = None, migra
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(engine)
     if migrate:
-        store.migrate()
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()  # no connection left behind by a store that cannot be used
+            raise
     return store

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal, select, update
 
@@ -43,7 +44,6 @@ class Claimed:
 
     edition_id: str
     email: str
-    failed_permanently: bool  # an earlier attempt at this edition was refused for good
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,30 +194,28 @@ class LedgerStore(StoreBase):
     def claim_batch(self, worker_id: str, edition_id: str, *, limit: int) -> list[Claimed]:
         """Claim up to ``limit`` pending deliveries of the edition for the worker, in one
         statement: on PostgreSQL the rows other workers are claiming at the same moment are
-        skipped (``FOR UPDATE SKIP LOCKED``), on SQLite claimers take turns. Every claimed row
-        is ``sending`` and names the worker, whose lease keeps it."""
+        skipped (``FOR UPDATE SKIP LOCKED``, in a CTE so the batch is chosen once), on SQLite
+        claimers take turns. Every claimed row is ``sending`` and names the worker, whose lease
+        keeps it."""
         queue = (
             select(_D.c.email)
             .where(_D.c.edition_id == edition_id, _D.c.state == DeliveryState.PENDING.value)
             .order_by(_D.c.email)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
         with self.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                batch = queue.with_for_update(skip_locked=True).cte("batch")
+                chosen: Any = _D.c.email == batch.c.email
+            else:
+                chosen = _D.c.email.in_(queue.scalar_subquery())
             rows = conn.execute(
                 update(_D)
-                .where(
-                    _D.c.edition_id == edition_id,
-                    _D.c.state == DeliveryState.PENDING.value,
-                    _D.c.email.in_(queue.scalar_subquery()),
-                )
+                .where(_D.c.edition_id == edition_id, _D.c.state == DeliveryState.PENDING.value, chosen)
                 .values(state=DeliveryState.SENDING.value, claimed_by=worker_id, updated=db_now(conn))
-                .returning(_D.c.email, _D.c.permanent)
+                .returning(_D.c.email)
             ).all()
-        return sorted(
-            (Claimed(edition_id, r.email, bool(r.permanent)) for r in rows),
-            key=lambda c: c.email,
-        )
+        return sorted((Claimed(edition_id, r.email) for r in rows), key=lambda c: c.email)
 
     def record_outcomes(self, worker_id: str, outcomes: Sequence[Outcome], *, bounce_after: int) -> Recorded:
         """Write the outcomes of the worker's claims in one transaction. An outcome whose claim
