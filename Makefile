@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo desk test lint bench eval clean browser-deps
+.PHONY: demo desk test lint bench eval clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,19 +44,25 @@ desk: $(STAMP)
 	$(BIN)/digest edition prepare --config examples/digest.toml --db .digest/desk.db
 	$(BIN)/digest serve --config examples/digest.toml --db .digest/desk.db --transport file:.digest/desk-outbox
 
-# Browser tests need Debian's chromium + chromium-driver; installed here when missing (root on CI).
-browser-deps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+# Browser tests need Debian's chromium + chromium-driver, the PostgreSQL tests Debian's
+# postgresql (each test session starts a cluster of its own); installed here when missing
+# (root on CI). Without them those tests skip, saying why.
+PG_CTL = $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl))
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v pg_ctl >/dev/null || [ -n "$(PG_CTL)" ] || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    for try in 1 2 3; do \
-	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null && break; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null && break; \
 	      echo "apt-get failed (try $$try), retrying"; sleep 10; \
 	    done; \
-	    command -v chromium >/dev/null && command -v chromedriver >/dev/null; \
-	  else echo "note: chromium/chromedriver missing and not root: browser tests will be skipped"; fi; \
+	  else echo "note:$$missing missing and not root: the tests that need them will be skipped"; fi; \
 	fi
 
-test: $(TSTAMP) browser-deps
+test: $(TSTAMP) system-deps
 	$(BIN)/pytest -q
 
 lint: $(TSTAMP)

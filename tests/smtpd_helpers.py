@@ -225,7 +225,9 @@ _SENTENCES = [
 ]
 
 
-def write_run_project(folder: Path, *, subscribers: int, pool_size: int = 4, stories: int = 4) -> Path:
+def write_run_project(
+    folder: Path, *, subscribers: int, pool_size: int = 4, stories: int = 4, lease: str | None = None
+) -> Path:
     """A small ``digest run`` set-up: a local feed, a config and a subscribers CSV. Returns the config.
 
     Written for these tests; the feed's items are dated an hour ago so the edition has stories.
@@ -259,7 +261,8 @@ def write_run_project(folder: Path, *, subscribers: int, pool_size: int = 4, sto
         'store = "digest.db"\nsubscribers = "subscribers.csv"\nwindow_hours = 48\n'
         '[[feeds]]\nurl = "feed.xml"\nname = "Harbour News"\n'
         "[gather]\nfull_text = false\n"
-        f"[delivery]\npool_size = {pool_size}\nbackoff_base = 0.0\ntimeout = 20.0\n",
+        f"[delivery]\npool_size = {pool_size}\nbackoff_base = 0.0\ntimeout = 20.0\n"
+        + (f'lease = "{lease}"\n' if lease else ""),
         encoding="utf-8",
     )
     return config

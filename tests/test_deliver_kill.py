@@ -47,7 +47,8 @@ def wait_for(predicate: object, proc: subprocess.Popen[bytes], limit: float = 60
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [0, 25])
 def test_sigkill_mid_send_then_rerun_serves_everyone(tmp_path: Path, kill_after: int) -> None:
-    config = write_run_project(tmp_path / "p", subscribers=SUBSCRIBERS, pool_size=POOL)
+    # a short lease: the rerun takes the killed run's claims over once it runs out
+    config = write_run_project(tmp_path / "p", subscribers=SUBSCRIBERS, pool_size=POOL, lease="3s")
     handler = Recorder(delay=0.03)  # slow enough to be caught with messages in flight
     with smtp_server(handler) as server:
         proc = digest_run(config, server.url)
@@ -71,6 +72,9 @@ def test_sigkill_mid_send_then_rerun_serves_everyone(tmp_path: Path, kill_after:
     with open_store(config.parent / "digest.db") as store:
         [edition] = {r.edition_id for r in store.recent_runs()}
         assert store.delivery_counts(edition) == {"sent": SUBSCRIBERS}
+        runs = store.recent_runs()
+        assert [r.status for r in runs] == ["ok", "dead"]  # the killed run is dead, not "running"
+        assert runs[0].summary["waiting"] == {}
 
 
 @pytest.mark.slow

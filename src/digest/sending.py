@@ -31,8 +31,7 @@ from .store.ledger import Claimed, DeliveryState, Outcome
 log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between looks for work, or at others' claims, when there is none to take
-FLUSH_SIZE = 200  # outcomes written in one transaction at most
-FLUSH_AFTER = 0.25  # seconds an outcome may wait for others to share its write
+FLUSH_SIZE = 500  # outcomes written in one transaction at most
 
 
 class WorkerLedger:
@@ -44,7 +43,6 @@ class WorkerLedger:
         self._held: set[tuple[str, str]] = set()
         self._buffer: list[Outcome] = []
         self._writing: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._error: BaseException | None = None
         self.report = LedgerReport()
 
@@ -79,17 +77,12 @@ class WorkerLedger:
         )
 
     def record(self, outcome: Outcome) -> None:
-        """Queue an outcome; it is written within ``FLUSH_AFTER`` seconds, or sooner in a batch."""
+        """Queue an outcome and have it written at once, with whatever else is queued when the
+        write starts (group commit: under load one write carries many outcomes, so that a
+        crash loses the record of at most one write's worth of sent messages)."""
         self._raise_if_failed()
         self._held.discard((outcome.edition_id, outcome.email))
         self._buffer.append(outcome)
-        if len(self._buffer) >= FLUSH_SIZE:
-            self._start_write()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(FLUSH_AFTER, self._start_write)
-
-    def _start_write(self) -> None:
-        self._timer = None
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write())
 
@@ -110,9 +103,6 @@ class WorkerLedger:
     async def flush(self) -> LedgerReport:
         """Write what is settled; then give back the claims held but not settled (taken in a
         batch, never attempted because sending stopped): pending again, for any worker."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if self._writing is not None:
             await self._writing
         await self._write()
@@ -310,6 +300,16 @@ async def _work_on(ctx: RunContext, edition_id: str, lease: Lease) -> RunSummary
         apply_send(summary, sent)
         summary.waiting = ctx.store.waiting(edition_id)
         summary.stopped = ctx.stopping
+    d = summary.delivery
+    log.info(
+        "edition %s: %d sent, %d failed, %d skipped by worker %s%s",
+        edition_id,
+        d.sent if d else 0,
+        (d.failed if d else 0) + len(summary.render_failed),
+        summary.skipped_empty,
+        lease.id,
+        f"; waiting: {summary.waiting}" if summary.waiting else "",
+    )
     return summary
 
 

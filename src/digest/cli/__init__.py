@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "status"),
     "subscribers": ("subscribers", "subscribers"),
     "schedule": ("schedule", "schedule"),
+    "worker": ("worker", "worker"),
+    "migrate": ("worker", "migrate"),
     "serve": ("serve", "serve"),
     "archive": ("archive", "archive"),
 }
