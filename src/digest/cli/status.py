@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ..config import Settings
 from ..models import FeedState
+from ..store.workers import WorkerRecord
 from .common import config_option, console, handle_errors, setup, store_db_option
 from .display import counts_in_words, review_line
 
@@ -45,6 +46,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         feeds = store.feed_states()
         reviews = store.edition_reviews(limit=5)
         scheduler = _scheduler_state(store.get_meta("scheduler"))
+        workers = store.workers(limit=WORKERS_SHOWN)
     data: dict[str, Any] = {
         "runs": [
             {
@@ -54,8 +56,24 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
                 "finished": r.finished.isoformat() if r.finished else None,
                 "status": r.status,
                 "trigger": r.summary.get("trigger"),
+                "worker": r.worker_id,
             }
             for r in runs
+        ],
+        "workers": [
+            {
+                "id": w.id,
+                "name": w.name,
+                "host": w.host,
+                "pid": w.pid,
+                "status": w.status,
+                "started": w.started.isoformat(),
+                "heartbeat": w.heartbeat.isoformat(),
+                "sent": w.sent,
+                "failed": w.failed,
+                "holding": w.holding,
+            }
+            for w in workers
         ],
         "reviews": [
             {
@@ -115,6 +133,8 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         )
     if runs:
         out.print(t)
+    if workers:
+        out.print(_workers_table(workers))
     if reviews:
         et = Table(title="Editions", title_justify="left")
         for col in ("edition", "stories", "state"):
@@ -132,6 +152,28 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         out.print(ft)
     if feeds:
         out.print(_feeds_table(feeds.values(), names))
+
+
+WORKERS_SHOWN = 10  # the latest processes that ran or sent: a run, a worker, the scheduler's runs
+
+
+def _workers_table(workers: Iterable[WorkerRecord]) -> Table:
+    """Who ran or sent lately, their last heartbeat and their share: a worker whose heartbeat
+    stopped shows as dead (its claims go to the others once its lease runs out)."""
+    table = Table(title="Workers", title_justify="left")
+    for col in ("worker", "status", "last heartbeat", "sent", "failed", "holding"):
+        table.add_column(col, justify="right" if col in ("sent", "failed", "holding") else "left")
+    for w in workers:
+        status = {"dead": "[red]dead[/red]", "running": "[green]running[/green]"}.get(w.status, w.status)
+        table.add_row(
+            escape(w.name),
+            status,
+            w.heartbeat.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            str(w.sent),
+            str(w.failed),
+            str(w.holding),
+        )
+    return table
 
 
 def _feeds_table(feeds: Iterable[FeedState], names: Callable[[str], str]) -> Table:

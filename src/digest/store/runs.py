@@ -25,6 +25,7 @@ class RunRecord:
     finished: datetime | None
     status: str
     summary: dict[str, Any]
+    worker_id: str | None = None  # its lease (a run whose lease ran out is dead)
 
 
 def _status(recorded: str, lease_until: datetime | None, now: datetime) -> str:
@@ -70,6 +71,7 @@ class RunStore(StoreBase):
                     if r.status == "running" and (utc(r.lease_until) or now) < now
                     else r.status,
                     summary=json.loads(r.summary or "{}"),
+                    worker_id=r.worker_id,
                 )
                 for r in rows
             ]

@@ -15,7 +15,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from . import schema
 from ._sql import db_now
@@ -41,6 +41,7 @@ class WorkerRecord:
     status: str  # running, stopped, dead
     sent: int
     failed: int
+    holding: int  # deliveries it has claimed and not yet recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +154,16 @@ class WorkerStore(StoreBase):
 
     def workers(self, *, limit: int = 20) -> list[WorkerRecord]:
         """The latest workers first; a running worker whose lease ran out shows as dead."""
+        holding = (
+            select(func.count())
+            .select_from(_D)
+            .where(_D.c.state == "sending", _D.c.claimed_by == _W.c.id)
+            .scalar_subquery()
+        )
         with self.begin() as conn:
             now = db_now(conn)
-            rows = conn.execute(select(_W).order_by(_W.c.started.desc()).limit(limit)).all()
+            query = select(_W, holding.label("holding")).order_by(_W.c.started.desc()).limit(limit)
+            rows = conn.execute(query).all()
         out = []
         for r in rows:
             lease_until = utc(r.lease_until) or now
@@ -173,6 +181,7 @@ class WorkerStore(StoreBase):
                     status=status,
                     sent=r.sent,
                     failed=r.failed,
+                    holding=int(r.holding or 0),
                 )
             )
         return out
