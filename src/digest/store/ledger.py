@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, func, literal, select, update
 from ..models import Edition
 from ..serialize import edition_from_dict, edition_to_dict
 from . import schema
-from ._sql import db_now, insert_ignore, insert_ignore_from
+from ._sql import db_now, insert_ignore, insert_ignore_from, lock_for_update
 from .base import StoreBase, chunks, utc
 
 _D = schema.deliveries
@@ -172,6 +172,8 @@ class LedgerStore(StoreBase):
         ).where(_S.c.status == "active")
         added = 0
         with self.begin() as conn:
+            # one planner at a time per edition (the edition's row lock): a second finds it done
+            lock_for_update(conn, _ED, _ED.c.id == edition_id)
             if new_readers:
                 added = insert_ignore_from(conn, _D, ["edition_id", "email", "state", "updated"], active)
             conn.execute(
