@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
+from digest.store import open_store
 from smtpd_helpers import Server, smtp_server
 
 
@@ -163,5 +163,6 @@ def test_an_international_domain_is_sent_once(project: Path, smtpd: Server) -> N
         )
         assert result.exit_code == 0, result.output
     assert [m.recipients for m in smtpd.handler.received] == [("leser@xn--bcher-kva.example",)]
-    rows = sqlite3.connect(db).execute("select email, state from deliveries").fetchall()
-    assert rows == [("leser@bücher.example", "sent")]
+    with open_store(db) as store:
+        [run] = {r.edition_id for r in store.recent_runs()}
+        assert store.delivery_states(run) == {"leser@bücher.example": "sent"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 from digest.models import Subscriber, SubscriberStatus
 from digest.store import Store
@@ -127,3 +127,21 @@ def test_a_refused_address_counts_once_per_edition(store: Store) -> None:
     )
     assert bounced.bounced == 1
     assert store.subscribers()[0].status.value == "bounced"
+
+
+def test_workers_leave_an_edition_whose_sending_began_too_long_ago(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from digest.testing import sample_edition
+
+    for day in (5, 6):
+        edition = store.save_edition(sample_edition(day=date(2026, 1, day)))
+        assert store.seal_or_hold(edition.id, require_approval=False, actor="test")
+        store.plan_deliveries(edition.id, ["a@x.org"])
+    assert store.editions_to_send(sealed_since=datetime(2020, 1, 1, tzinfo=UTC)) == [
+        "2026-01-05",
+        "2026-01-06",
+    ]
+    assert store.editions_to_send(sealed_since=datetime.now(UTC) + timedelta(hours=1)) == []
+    settle(store, "2026-01-05", "a@x.org")
+    assert store.editions_to_send(sealed_since=datetime(2020, 1, 1, tzinfo=UTC)) == ["2026-01-06"]

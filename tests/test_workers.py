@@ -174,3 +174,33 @@ def test_the_rate_holds_for_all_workers_together(tmp_path: Path, pg_cluster: Any
     print(f"{len(arrivals)} messages; the busiest second saw {busiest}")
     assert len(arrivals) == readers
     assert busiest <= 55  # 50 a second, with a 10% allowance
+
+
+def test_migrate_from_several_machines_at_once_then_up_to_date(pg_cluster: Any) -> None:
+    url = pg_cluster.fresh_database()
+    racing = [digest("migrate", "--db", url) for _ in range(3)]
+    for proc in racing:
+        err = finish(proc, timeout=60)
+        assert proc.returncode == 0, err[-2000:]
+    again = subprocess.run(
+        [sys.executable, "-m", "digest", "migrate", "--db", url], capture_output=True, env=ENV
+    )
+    assert again.returncode == 0
+    assert "up to date" in again.stderr.decode()
+
+
+def test_a_worker_waits_for_work_until_sigterm(tmp_path: Path, pg_cluster: Any) -> None:
+    url = pg_cluster.fresh_database()
+    config, edition = sealed_edition(tmp_path, url, subscribers=20)
+    with smtp_server(Recorder()) as server:
+        proc = worker(config, url, server.url, "waiting")  # no --once: it stays for more work
+        wait_for(lambda: len(server.handler.received) == 20)
+        time.sleep(1)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        err = finish(proc, timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert "SIGTERM: stopping" in err
+    with open_store(url) as store:
+        assert store.delivery_counts(edition) == {"sent": 20}
+        assert [w.status for w in store.workers() if w.name == "waiting"] == ["stopped"]
