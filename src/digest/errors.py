@@ -61,6 +61,13 @@ class StorageError(DigestError):
     """The store failed or holds a schema this version cannot use."""
 
 
+class StoreUnusable(StorageError):
+    """The store is not there, is not a digest store, is damaged, or is newer than this digest:
+    the user's to mend, not a failure of the moment. Exit code 2."""
+
+    exit_code = 2
+
+
 class DeliveryError(DigestError):
     """A message could not be handed over. ``permanent`` separates 5xx from retryable errors."""
 

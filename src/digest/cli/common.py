@@ -112,15 +112,19 @@ class Setup:
         config = shown_path(self.config) if self.config else "none (built-in defaults)"
         return f"digest: config {config}; store {shown_store(self.store_url)}"
 
-    def open(self, *, announce: bool = True) -> Store:
+    def open(self, *, announce: bool = True, read_only: bool = False) -> Store:
         """Open the store, first saying on stderr (dim) which config and store are used.
 
         ``announce=False`` where stdout carries data (``--json``, an export): a script that
-        captures both streams together still gets clean data.
+        captures both streams together still gets clean data. ``read_only`` for a command
+        that only reads: it creates no store and no folder, and opens one it cannot write
+        (a read-only filesystem) read-only.
         """
         if announce:
             console().print(self.describe(), style="dim", markup=False)
-        return open_store(self.store_url, pool=self.settings.store_pool)
+        return open_store(
+            self.store_url, pool=self.settings.store_pool, create=not read_only, read_only=read_only
+        )
 
 
 def setup(config_path: Path | None, db: str | None, *, store_only: bool = False, **overrides: Any) -> Setup:

@@ -68,7 +68,7 @@ def show(config_path: Path | None, db: str | None, day: datetime | None, as_json
     """Print the edition on record for a day (default: today)."""
     used = setup(config_path, db, store_only=True)
     day_id = (day.date() if day else review_day(used.settings, datetime.now(UTC))).isoformat()
-    with used.open(announce=not as_json) as store:
+    with used.open(announce=not as_json, read_only=True) as store:
         ed = _recorded(store, day_id)
         counts = store.delivery_counts(day_id)
         review = store.edition_review(day_id)
@@ -138,7 +138,7 @@ def export_(config_path: Path | None, db: str | None, day: datetime | None, out:
     """Write the edition on record as editable JSON."""
     used = setup(config_path, db, store_only=True)
     day_id = (day.date() if day else review_day(used.settings, datetime.now(UTC))).isoformat()
-    with used.open(announce=out is not None) as store:
+    with used.open(announce=out is not None, read_only=True) as store:
         data = json.dumps(edition_to_dict(_recorded(store, day_id)), indent=2, ensure_ascii=False) + "\n"
     if out:
         out.write_text(data, encoding="utf-8")

@@ -37,7 +37,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     used = setup(config_path, db, store_only=True)
     s = used.settings
     names = feed_names(s)
-    with used.open(announce=not as_json) as store:
+    with used.open(announce=not as_json, read_only=True) as store:
         runs = store.recent_runs(limit)
         editions = list(dict.fromkeys(r.edition_id for r in runs))
         found = store.delivery_counts_of(editions)

@@ -61,7 +61,7 @@ def import_(csv_path: Path, skip_invalid: bool, config_path: Path | None, db: st
 def list_(status: str | None, as_json: bool, config_path: Path | None, db: str | None) -> None:
     """List subscribers (all, or those with one status), sorted by address."""
     used = setup(config_path, db, store_only=True)
-    with used.open(announce=not as_json) as store:
+    with used.open(announce=not as_json, read_only=True) as store:
         subs = [x for x in store.subscribers() if status is None or x.status.value == status]
     if as_json:
         rows = [

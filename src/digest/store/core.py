@@ -7,15 +7,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, delete, event, insert, inspect, select
+from sqlalchemy import URL, Connection, Engine, delete, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..config import PoolConfig
-from ..errors import StorageError
+from ..errors import StorageError, StoreUnusable
 from . import schema
+from ._open import first_line, make_engine, prepare_file, sqlite_file, unusable, writable
 from ._sql import advisory_lock, insert_ignore
 from .cache import CacheStore
 from .entries import EntryStore
@@ -25,15 +25,6 @@ from .review import ReviewStore
 from .runs import RunStore
 from .subscribers import SubscriberStore
 from .workers import WorkerStore
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
 
 
 class Store(
@@ -87,7 +78,7 @@ class Store(
         latest = max(v for v, _, _ in schema.MIGRATIONS)
         done = self.applied_migrations()
         if done and max(done) > latest:
-            raise StorageError(
+            raise StoreUnusable(
                 f"store {self.shown}: schema version {max(done)} is newer than this digest ({latest}): "
                 "upgrade digest"
             )
@@ -153,16 +144,11 @@ class Store(
 MIGRATION_LOCK = 0x64696765  # "dige"
 
 
-def _first_line(exc: BaseException) -> str:
-    """SQLAlchemy appends a "Background on this error" line: keep errors to one line."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def storage_reason(exc: SQLAlchemyError) -> str:
     """What went wrong, in one line, without the SQL statement or its parameters: the driver's
     own first line ("database or disk is full", "duplicate key value violates …")."""
     orig = getattr(exc, "orig", None)
-    return _first_line(orig if isinstance(orig, BaseException) else exc)
+    return first_line(orig if isinstance(orig, BaseException) else exc)
 
 
 def shown_url(url: URL | str) -> str:
@@ -182,39 +168,49 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def open_store(url_or_path: str | Path, *, pool: PoolConfig | None = None, migrate: bool = True) -> Store:
+def open_store(
+    url_or_path: str | Path,
+    *,
+    pool: PoolConfig | None = None,
+    migrate: bool = True,
+    create: bool = True,
+    read_only: bool = False,
+) -> Store:
     """Open (and migrate) the store at a SQLAlchemy URL or a SQLite file path.
 
     Args:
         url_or_path: ``sqlite:///FILE``, a plain file path, or ``postgresql+psycopg://…``.
         pool: connection pool sizes (PostgreSQL); default: SQLAlchemy's.
         migrate: bring the schema up to date first (``digest migrate`` does it on its own).
+        create: make a SQLite store that is not there yet (0600, in a 0700 folder); a command
+            that only reads passes False, and creates nothing.
+        read_only: open a SQLite store read-only when this process cannot write it (a
+            read-only filesystem); with pending migrations that is an error.
 
     Raises:
-        StorageError: the database cannot be opened or its schema is too new.
+        StoreUnusable: the store is not there (``create`` false), is not a digest store or is
+            damaged, or its schema is newer than this digest (exit code 2).
+        StorageError: the database cannot be opened.
     """
     url = str(url_or_path)
     if "://" not in url:
         url = f"sqlite:///{Path(url)}"
-    options: dict[str, Any] = {}
-    if pool is not None and not url.startswith("sqlite"):
-        options = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
+    shown = shown_url(url)
+    path = sqlite_file(url)
+    if path is not None:
+        prepare_file(path, shown, create=create)
+    store = Store(
+        make_engine(url, shown, pool=pool, read_only=read_only and path is not None and not writable(path))
+    )
     try:
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), **options)
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StorageError(f"store {shown_url(url)}: {_first_line(exc)}") from exc
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        try:
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"store {url}: cannot create its folder: {exc.strerror or exc}") from exc
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    store = Store(engine)
-    if migrate:
-        try:
+        if migrate:
             store.migrate()
-        except BaseException:
-            store.close()  # no connection left behind by a store that cannot be used
-            raise
+        else:
+            store.applied_migrations()  # that it opens at all, and is a database
+    except BaseException as exc:
+        store.close()  # no connection left behind by a store that cannot be used
+        bad = unusable(exc, shown)
+        if bad is not None:
+            raise bad from exc
+        raise
     return store
