@@ -74,11 +74,9 @@ def test_a_full_disk_is_one_line_without_the_statement_or_its_values(tmp_path: P
     with open_store(db) as store:
         store.engine.dispose()
         event.listen(store.engine, "connect", lambda c, _r: c.execute("PRAGMA max_page_count = 40"))
+        readers = (Subscriber(f"secret-{i}@example.org", "Private Name") for i in range(20_000))
         with pytest.raises(StorageError) as info:
-            for start in range(0, 20_000, 2000):
-                store.merge_subscribers(
-                    Subscriber(f"secret-{i}@example.org", "Private Name") for i in range(start, start + 2000)
-                )
+            store.merge_subscribers(readers)
     message = str(info.value)
     assert message == f"store {db}: database or disk is full"
 
