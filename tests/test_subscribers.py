@@ -149,9 +149,10 @@ def test_import_is_all_or_nothing_unless_skip_invalid(tmp_path: Path) -> None:
     path = str(write(tmp_path, MIXED))
     code, _, err = cli("import", path, "--db", db)
     assert code == 2
-    assert err.startswith("digest: error: ")
-    assert "subscribers.csv:3: 'not-an-email'" in err
-    assert len(err.strip().splitlines()) == 1
+    error = err.strip().splitlines()[-1]  # after the line naming the config and the store
+    assert error.startswith("digest: error: ")
+    assert "subscribers.csv:3: 'not-an-email'" in error
+    assert "digest: error: " not in err.strip().splitlines()[0]
     code, out, _ = cli("list", "--db", db, "--json")
     assert json.loads(out) == []
     code, _, err = cli("import", path, "--skip-invalid", "--db", db)
@@ -190,3 +191,54 @@ def test_an_unreadable_row_is_skipped_with_its_line(tmp_path: Path) -> None:
     assert any("subs.csv:3:" in e and "field larger than field limit" in e for e in result.errors)
     with pytest.raises(InputError, match=r"subs\.csv:3"):
         read_subscribers_csv(path, skip_invalid=False)
+
+
+def test_a_run_merges_the_csv_again_only_when_it_changed(tmp_path: Path) -> None:
+    import os
+
+    from digest.pipeline import RunSummary, import_subscribers
+
+    csv = write(tmp_path, GOOD)
+    with open_store(tmp_path / "d.db") as store:
+
+        def run() -> RunSummary:
+            summary = RunSummary("2026-01-05")
+            import_subscribers(store, csv, summary)
+            return summary
+
+        assert run().subscribers_csv == "merged 3 of 3 rows"
+        assert run().subscribers_csv == "unchanged"  # same size and time: not even read
+        stat = csv.stat()
+        os.utime(csv, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        assert run().subscribers_csv == "unchanged"  # touched: the same bytes
+        csv.write_text(GOOD + "dan@example.org,Dan\n", encoding="utf-8")
+        assert run().subscribers_csv == "merged 4 of 4 rows"
+        assert {s.email for s in store.subscribers()} >= {"dan@example.org"}
+        assert run().subscribers_csv == "unchanged"
+
+
+def test_a_strict_import_of_a_long_file_keeps_nothing_when_a_late_row_is_bad(tmp_path: Path) -> None:
+    rows = [f"reader{i:05d}@example.org,Reader {i}" for i in range(7000)] + ["not-an-address,Late"]
+    path = write(tmp_path, "email,name\n" + "\n".join(rows) + "\n")
+    db = str(tmp_path / "d.db")
+    code, _, err = cli("import", str(path), "--db", db)
+    assert code == 2
+    assert "subscribers.csv:7002: 'not-an-address'" in err
+    assert json.loads(cli("list", "--db", db, "--json")[1]) == []  # batches before it rolled back too
+
+
+def test_an_address_again_in_a_later_batch_is_merged_with_the_first(tmp_path: Path) -> None:
+    rows = ["first@example.org,First,unsubscribed,A"]
+    rows += [f"reader{i:05d}@example.org,Reader {i},," for i in range(5000)]
+    rows += ["First@Example.org,First Again,active,B"]
+    path = write(tmp_path, "email,name,status,topics\n" + "\n".join(rows) + "\n")
+    code, _, err = cli("import", str(path), "--db", str(tmp_path / "d.db"))
+    assert code == 0, err
+    assert "5001 added, 0 updated, 1 duplicate row(s) merged" in err
+    with open_store(tmp_path / "d.db") as store:
+        first = store.subscribers_by_email(["first@example.org"])["first@example.org"]
+    assert (first.name, first.status, first.topics) == (
+        "First Again",
+        SubscriberStatus.UNSUBSCRIBED,
+        {"A", "B"},
+    )

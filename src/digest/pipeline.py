@@ -25,7 +25,7 @@ from .runs import RunSummary, recorded_run
 from .select import select_stories
 from .sending import apply_send, send_edition
 from .store import Store
-from .subscribers import normalize_email, read_subscribers_csv
+from .subscribers import CsvFingerprint, CsvReading, iter_subscribers_csv, merge, normalize_email
 
 __all__ = [
     "Progress",
@@ -46,12 +46,30 @@ def edition_day(now: datetime, settings: Settings) -> date:
 
 
 def import_subscribers(store: Store, csv_path: Path | None, summary: RunSummary) -> None:
-    """Merge a subscribers CSV into the store (invalid rows reported and skipped)."""
+    """Merge a subscribers CSV into the store, streaming (invalid rows reported and skipped),
+    unless it is the very file merged last time: same size and modification time, or, when
+    those changed, the same bytes. A million unchanged rows then cost a stat."""
     if csv_path is None:
         return
-    result = read_subscribers_csv(csv_path, skip_invalid=True)
-    summary.subscriber_errors.extend(result.errors)
-    store.merge_subscribers(result.subscribers)
+    key = f"subscribers_csv:{csv_path.resolve()}"
+    seen = CsvFingerprint.loads(store.get_meta(key))
+    now = CsvFingerprint.of(csv_path, hashed=False)
+    if seen is not None and now is not None and seen.same_file(now):
+        summary.subscribers_csv = "unchanged"
+        return
+    now = CsvFingerprint.of(csv_path, hashed=True)
+    if seen is not None and now is not None and seen.sha256 == now.sha256:
+        store.set_meta(key, now.dumps())  # touched, not changed
+        summary.subscribers_csv = "unchanged"
+        return
+    reading = CsvReading(csv_path)
+    store.merge_subscribers(iter_subscribers_csv(csv_path, reading), combine=merge)
+    summary.subscriber_errors.extend(reading.errors)
+    if reading.error_count > len(reading.errors):
+        summary.subscriber_errors.append(f"… and {reading.error_count - len(reading.errors)} more")
+    summary.subscribers_csv = f"merged {reading.valid} of {reading.rows} rows"
+    if now is not None:
+        store.set_meta(key, now.dumps())
 
 
 async def gather_into_store(ctx: RunContext, summary: RunSummary) -> None:

@@ -26,6 +26,7 @@ class RunSummary:
     reused_edition: bool = False
     condense: dict[str, Any] = field(default_factory=dict)
     subscriber_errors: list[str] = field(default_factory=list)
+    subscribers_csv: str = ""  # "unchanged" (not merged again), or what merging it did
     subscribers_active: int = 0
     already_sent: int = 0
     skipped_empty: int = 0
@@ -80,6 +81,7 @@ class RunSummary:
             "reused_edition": self.reused_edition,
             "condense": self.condense,
             "subscriber_errors": self.subscriber_errors,
+            "subscribers_csv": self.subscribers_csv,
             "subscribers_active": self.subscribers_active,
             "already_sent": self.already_sent,
             "skipped_empty": self.skipped_empty,

@@ -10,11 +10,13 @@ the one file.
 from __future__ import annotations
 
 import csv
-import io
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
@@ -26,6 +28,7 @@ REQUIRED = ("email", "name")
 MAX_NAME = 500
 MAX_FIRST_NAME = 200
 MAX_ERRORS_SHOWN = 3
+MAX_ERRORS_KEPT = 1000  # a bad million-row file keeps a thousand lines of errors, and counts the rest
 _TOPIC_SEP = re.compile(r"[;|,]")  # ',' too: the store joins topics with commas
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 # Leaving wins when the same address appears twice: never mail someone who left.
@@ -40,6 +43,60 @@ class SubscriberImport:
     errors: list[str] = field(default_factory=list)
     rows: int = 0
     duplicates: int = 0
+
+
+@dataclass(slots=True)
+class CsvReading:
+    """What reading a CSV found, filled in as it is read: the rows, and the invalid ones (the
+    first :data:`MAX_ERRORS_KEPT` of them in words, all of them counted)."""
+
+    path: Path
+    rows: int = 0
+    valid: int = 0
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+
+    def error(self, line: int, what: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(f"{self.path.name}:{line}: {what}")
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFingerprint:
+    """What tells a subscribers file from the one merged last time: its size and modification
+    time, and the SHA-256 of its bytes (a file touched but not changed is the same file)."""
+
+    size: int
+    mtime_ns: int
+    sha256: str = ""
+
+    @classmethod
+    def of(cls, path: Path, *, hashed: bool) -> CsvFingerprint | None:
+        """The file's fingerprint (``None`` when it cannot be read: the import says why)."""
+        try:
+            info = path.stat()
+            digest = ""
+            if hashed:
+                with path.open("rb") as handle:
+                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError:
+            return None
+        return cls(info.st_size, info.st_mtime_ns, digest)
+
+    def same_file(self, other: CsvFingerprint) -> bool:
+        return (self.size, self.mtime_ns) == (other.size, other.mtime_ns)
+
+    def dumps(self) -> str:
+        return json.dumps({"size": self.size, "mtime_ns": self.mtime_ns, "sha256": self.sha256})
+
+    @classmethod
+    def loads(cls, text: str | None) -> CsvFingerprint | None:
+        try:
+            data = json.loads(text or "")
+            return cls(int(data["size"]), int(data["mtime_ns"]), str(data["sha256"]))
+        except (ValueError, KeyError, TypeError):
+            return None
 
 
 def normalize_email(raw: str) -> str:
@@ -66,20 +123,24 @@ _SWALLOWED = re.compile(r"[\r\n][^\r\n]*@[^\r\n]*")
 
 
 def _rows(
-    reader: csv.DictReader[str], path: Path, errors: list[str], *, skip_invalid: bool
-) -> Iterator[dict[str, str]]:
-    """The reader's rows; with ``skip_invalid``, a row the csv module cannot read (a field over
-    its size limit) is reported with its line and skipped instead of ending the import."""
+    reader: csv.DictReader[str], reading: CsvReading, *, strict: bool
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The reader's rows with the line each starts on; without ``strict``, a row the csv module
+    cannot read (a field over its size limit) is reported with its line and skipped instead of
+    ending the import."""
+    path = reading.path
     while True:
         line = reader.line_num + 1  # where the next row starts
         try:
-            yield next(reader)
+            row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            if not skip_invalid:
-                raise
-            errors.append(f"{path.name}:{line}: {exc}")
+            if strict:
+                raise InputError(f"{path}:{line}: {exc}") from exc
+            reading.error(line, str(exc))
+            continue
+        yield line, row
 
 
 def _row(row: dict[str, str]) -> Subscriber:
@@ -124,14 +185,14 @@ def merge(a: Subscriber, b: Subscriber) -> Subscriber:
     )
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text") from exc
+def _text_lines(handle: BinaryIO, path: Path) -> Iterator[str]:
+    """The file's lines as text, decoded one at a time, so that a byte that is not UTF-8 is
+    named by its line (a BOM at the start is dropped)."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}:{number}: not UTF-8 text") from exc
 
 
 def _header(reader: csv.DictReader[str], path: Path) -> None:
@@ -143,43 +204,63 @@ def _header(reader: csv.DictReader[str], path: Path) -> None:
     reader.fieldnames = fields
 
 
+def iter_subscribers_csv(path: Path, reading: CsvReading, *, strict: bool = False) -> Iterator[Subscriber]:
+    """The valid subscribers of a CSV in file order, read one row at a time (bounded memory
+    for a file of any length); an address may come more than once (see :func:`merge`).
+
+    Args:
+        path: the file (UTF-8, with or without BOM).
+        reading: filled in as the file is read: rows, valid rows, errors (each like
+            ``subscribers.csv:7: 'not-an-email': The email address ...``).
+        strict: once every row was read, raise when any was invalid (the caller's
+            transaction then keeps nothing): the message names the first lines at fault.
+
+    Raises:
+        InputError: the file cannot be read, is not UTF-8, lacks the header, or (``strict``)
+            holds an invalid row.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    with handle:
+        reader = csv.DictReader(_text_lines(handle, path), restval="")
+        try:
+            _header(reader, path)
+        except csv.Error as exc:
+            raise InputError(f"{path}:1: {exc}") from exc
+        for line, row in _rows(reader, reading, strict=strict):
+            reading.rows += 1
+            try:
+                sub = _row({k: v for k, v in row.items() if isinstance(k, str) and isinstance(v, str)})
+            except ValueError as exc:
+                reading.error(line, f"{(row.get('email') or '').strip()!r}: {exc}")
+                continue
+            reading.valid += 1
+            yield sub
+    if strict and reading.error_count:
+        shown = "; ".join(reading.errors[:MAX_ERRORS_SHOWN])
+        n = reading.error_count
+        more = f" (and {n - MAX_ERRORS_SHOWN} more)" if n > MAX_ERRORS_SHOWN else ""
+        raise InputError(f"{path}: {n} invalid row(s), nothing imported: {shown}{more}")
+
+
 def read_subscribers_csv(path: Path, *, skip_invalid: bool = True) -> SubscriberImport:
-    """Read and check a subscribers CSV.
+    """Read and check a (small) subscribers CSV at once, duplicates merged in memory; an import
+    of any size streams with :func:`iter_subscribers_csv` instead.
 
     Args:
         path: the file (UTF-8, with or without BOM).
         skip_invalid: report invalid rows in ``errors`` and keep the valid ones; when
             False, the file is all-or-nothing.
 
-    Returns:
-        The valid subscribers in file order (same address twice: merged into one) and
-        the errors, each like ``subscribers.csv:7: 'not-an-email': The email address ...``.
-
     Raises:
-        InputError: the file cannot be read, lacks the header, or (``skip_invalid=False``)
-            holds an invalid row; the message names the file and the first lines at fault.
+        InputError: as :func:`iter_subscribers_csv` (``strict`` when not ``skip_invalid``).
     """
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""), restval="")
-    try:
-        _header(reader, path)
-        found: dict[str, Subscriber] = {}
-        errors: list[str] = []
-        rows = duplicates = 0
-        line = reader.line_num + 1
-        for row in _rows(reader, path, errors, skip_invalid=skip_invalid):
-            rows += 1
-            try:
-                sub = _row({k: v for k, v in row.items() if isinstance(k, str) and isinstance(v, str)})
-            except ValueError as exc:
-                errors.append(f"{path.name}:{line}: {(row.get('email') or '').strip()!r}: {exc}")
-            else:
-                duplicates += sub.email in found
-                found[sub.email] = merge(found[sub.email], sub) if sub.email in found else sub
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(f"{path}:{line}: {exc}") from exc
-    if errors and not skip_invalid:
-        shown = "; ".join(errors[:MAX_ERRORS_SHOWN])
-        more = f" (and {len(errors) - MAX_ERRORS_SHOWN} more)" if len(errors) > MAX_ERRORS_SHOWN else ""
-        raise InputError(f"{path}: {len(errors)} invalid row(s), nothing imported: {shown}{more}")
-    return SubscriberImport(list(found.values()), errors, rows=rows, duplicates=duplicates)
+    reading = CsvReading(path)
+    found: dict[str, Subscriber] = {}
+    duplicates = 0
+    for sub in iter_subscribers_csv(path, reading, strict=not skip_invalid):
+        duplicates += sub.email in found
+        found[sub.email] = merge(found[sub.email], sub) if sub.email in found else sub
+    return SubscriberImport(list(found.values()), reading.errors, rows=reading.rows, duplicates=duplicates)

@@ -71,6 +71,8 @@ def print_summary(console: Console, summary: RunSummary) -> None:
         console.print(f"  [yellow]warning[/yellow] {escape(w)}")
     for e in summary.render_failed:
         console.print(f"  [red]not sent[/red] {escape(e)}")
+    if summary.subscribers_csv == "unchanged":
+        console.print("  subscribers CSV unchanged since it was last merged: not read again", style="dim")
     for e in summary.subscriber_errors:
         console.print(f"  [yellow]subscriber skipped[/yellow] {escape(e)}")
     fallbacks = summary.condense.get("fallbacks") if summary.condense else None

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from ..errors import InputError
 from ..models import SubscriberStatus
-from ..subscribers import normalize_email, read_subscribers_csv
+from ..subscribers import CsvReading, iter_subscribers_csv, merge, normalize_email
 from .common import config_option, console, handle_errors, setup, store_db_option
 
 
@@ -37,13 +37,17 @@ def import_(csv_path: Path, skip_invalid: bool, config_path: Path | None, db: st
     unsubscribed or bounced.
     """
     used = setup(config_path, db, store_only=True)
-    result = read_subscribers_csv(csv_path, skip_invalid=skip_invalid)
-    for error in result.errors:
-        click.echo(f"digest: skipped: {error}", err=True)
+    reading = CsvReading(csv_path)
     with used.open() as store:
-        added, updated = store.merge_subscribers(result.subscribers)
-    dup = f", {result.duplicates} duplicate row(s) merged" if result.duplicates else ""
-    skipped = f", {len(result.errors)} invalid row(s) skipped" if result.errors else ""
+        rows = iter_subscribers_csv(csv_path, reading, strict=not skip_invalid)
+        added, updated = store.merge_subscribers(rows, combine=merge, atomic=not skip_invalid)
+    for error in reading.errors:
+        click.echo(f"digest: skipped: {error}", err=True)
+    if reading.error_count > len(reading.errors):
+        click.echo(f"digest: skipped: … and {reading.error_count - len(reading.errors)} more", err=True)
+    duplicates = reading.valid - added - updated
+    dup = f", {duplicates} duplicate row(s) merged" if duplicates else ""
+    skipped = f", {reading.error_count} invalid row(s) skipped" if reading.error_count else ""
     console().print(f"{csv_path.name}: {added} added, {updated} updated{dup}{skipped}")
 
 

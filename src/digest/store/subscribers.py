@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 
 from ..models import Subscriber, SubscriberStatus
 from . import schema
@@ -26,6 +27,19 @@ def _topics(raw: str) -> frozenset[str]:
     return frozenset(t for t in (p.strip() for p in raw.split(",")) if t)
 
 
+def _row(s: Subscriber, now: datetime) -> dict[str, Any]:
+    return {
+        "email": s.email,
+        "name": s.name,
+        "status": s.status.value,
+        "first_name": s.first_name,
+        "timezone": s.timezone,
+        "topics": ",".join(sorted(s.topics)),
+        "created": now,
+        "updated": now,
+    }
+
+
 def _subscriber(r: Any) -> Subscriber:
     return Subscriber(
         email=r.email,
@@ -38,45 +52,78 @@ def _subscriber(r: Any) -> Subscriber:
 
 
 class SubscriberStore(StoreBase):
-    def merge_subscribers(self, subs: Iterable[Subscriber]) -> tuple[int, int]:
-        """Insert new subscribers and update known ones, in batches (bounded memory, one
-        statement per batch); safe beside another process importing the same list.
+    def merge_subscribers(
+        self,
+        subs: Iterable[Subscriber],
+        *,
+        combine: Callable[[Subscriber, Subscriber], Subscriber] | None = None,
+        atomic: bool = False,
+    ) -> tuple[int, int]:
+        """Insert new subscribers and update known ones, in batches of a few thousand: bounded
+        memory and one statement per batch, for a list of any length; safe beside another
+        process importing the same list.
 
         A known subscriber's status is changed only towards leaving: an import never
         resubscribes someone who unsubscribed or bounced.
 
+        Args:
+            subs: read lazily; an address may come more than once.
+            combine: how an address that comes again combines with what came before (default:
+                the later one wins); one already written in an earlier batch is read back.
+            atomic: all or nothing: one transaction, so an error raised while reading ``subs``
+                (an invalid row of a strict import) keeps nothing.
+
         Returns:
-            (added, updated)
+            (added, updated), each address counted once.
         """
         added = updated = 0
-        now = datetime.now(UTC)
-        for batch in batched(subs, BATCH):
-            rows = {
-                s.email: {
-                    "email": s.email,
-                    "name": s.name,
-                    "status": s.status.value,
-                    "first_name": s.first_name,
-                    "timezone": s.timezone,
-                    "topics": ",".join(sorted(s.topics)),
-                    "created": now,
-                    "updated": now,
-                }
-                for s in batch
-            }
-            with self.begin() as conn:
-                known = len(list(conn.scalars(select(_S.c.email).where(_S.c.email.in_(list(rows))))))
-                upsert(
-                    conn,
-                    _S,
-                    list(rows.values()),
-                    key=["email"],
-                    update=["name", "first_name", "timezone", "topics", "updated"],
-                    computed=_leaving_only,
-                )
-            added += len(rows) - known
-            updated += known
+        seen: set[str] = set()
+        with self._transaction(atomic) as outer:
+            for batch in batched(subs, BATCH):
+                with outer or self.begin() as conn:
+                    new, known = self._merge_batch(conn, batch, seen, combine)
+                added += new
+                updated += known
         return added, updated
+
+    @contextmanager
+    def _transaction(self, atomic: bool) -> Iterator[AbstractContextManager[Connection] | None]:
+        """One transaction for every batch (``atomic``), or ``None``: a transaction per batch."""
+        if not atomic:
+            yield None
+            return
+        with self.begin() as conn:
+            yield nullcontext(conn)
+
+    def _merge_batch(
+        self,
+        conn: Connection,
+        batch: list[Subscriber],
+        seen: set[str],
+        combine: Callable[[Subscriber, Subscriber], Subscriber] | None,
+    ) -> tuple[int, int]:
+        """Write one batch; return (added, updated) of the addresses not seen before in it."""
+        now = datetime.now(UTC)
+        found: dict[str, Subscriber] = {}
+        again = {s.email for s in batch if s.email in seen}  # written by an earlier batch
+        if again and combine is not None:
+            rows = conn.execute(select(_S).where(_S.c.email.in_(list(again))))
+            found = {r.email: _subscriber(r) for r in rows}
+        for s in batch:
+            before = found.get(s.email)
+            found[s.email] = combine(before, s) if before is not None and combine is not None else s
+        fresh = [e for e in found if e not in seen]
+        known = len(list(conn.scalars(select(_S.c.email).where(_S.c.email.in_(fresh))))) if fresh else 0
+        upsert(
+            conn,
+            _S,
+            [_row(s, now) for s in found.values()],
+            key=["email"],
+            update=["name", "first_name", "timezone", "topics", "updated"],
+            computed=_leaving_only,
+        )
+        seen.update(fresh)
+        return len(fresh) - known, known
 
     def subscribers(self, *, active_only: bool = False, limit: int | None = None) -> list[Subscriber]:
         q = select(_S).order_by(_S.c.email).limit(limit)
