@@ -242,3 +242,64 @@ def test_an_address_again_in_a_later_batch_is_merged_with_the_first(tmp_path: Pa
         SubscriberStatus.UNSUBSCRIBED,
         {"A", "B"},
     )
+
+
+def _checked_in_full(raw: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def _fast(raw: str) -> str | None:
+    from digest.subscribers import normalize_email
+
+    try:
+        return normalize_email(raw)
+    except ValueError:
+        return None
+
+
+TRICKY = [
+    "ada@example.org",
+    "Ada.Lovelace+news@Example.ORG",
+    "a..b@example.org",
+    ".a@example.org",
+    "a.@example.org",
+    "a@b",
+    "a@-example.org",
+    "a@example.123",
+    "a@localhost",
+    "a@example.test",
+    "a@bücher.example",
+    "ünï@example.org",
+    '"quoted"@example.org',
+    "x" * 64 + "@example.org",
+    "x" * 65 + "@example.org",
+    "a@" + ".".join(["b" * 63] * 4) + ".org",
+    "a@" + "b" * 64 + ".org",
+    "ab@" + "ü" * 60 + ".example",
+    "{braces}@example.org",
+    "a b@example.org",
+    "@example.org",
+    "a@",
+]
+
+
+@pytest.mark.parametrize("raw", TRICKY)
+def test_the_quick_check_of_plain_addresses_agrees_with_email_validator(raw: str) -> None:
+    assert _fast(raw) == _checked_in_full(raw)
+
+
+def test_the_quick_check_agrees_on_generated_addresses() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.emails() | st.text(max_size=40))
+    def agree(raw: str) -> None:
+        assert _fast(raw) == _checked_in_full(raw)
+
+    agree()
