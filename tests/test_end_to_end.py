@@ -166,3 +166,43 @@ def test_an_international_domain_is_sent_once(project: Path, smtpd: Server) -> N
     with open_store(db) as store:
         [run] = {r.edition_id for r in store.recent_runs()}
         assert store.delivery_states(run) == {"leser@bücher.example": "sent"}
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [
+        "smtp://mail.example.org:25?password=hunter2",
+        "smtp://editor:hunter2@mail.example.org:25",
+        "bogus://mail.example.org/?key=hunter2",
+    ],
+)
+def test_a_bad_transport_stops_before_sealing_and_names_no_secret(project: Path, transport: str) -> None:
+    config = project / "examples" / "digest.toml"
+    db = project / "s.db"
+    result = CliRunner().invoke(
+        main, ["run", "--config", str(config), "--db", str(db), "--transport", transport]
+    )
+    assert result.exit_code == 2
+    assert "hunter2" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("digest: error: transport ")
+    with open_store(db) as store:
+        [review] = store.edition_reviews()
+        assert review.sealed_at is None  # editors can still correct it
+        assert store.delivery_counts(review.id) == {}
+        assert all("sending started" not in e.action for e in store.edition_events(review.id))
+        assert all("hunter2" not in json.dumps(r.summary) for r in store.recent_runs())
+
+
+def test_the_transport_is_recorded_without_user_or_password(project: Path, smtpd: Server) -> None:
+    config = project / "examples" / "digest.toml"
+    db = project / "s.db"
+    url = smtpd.url.replace("smtp://", "smtp://editor@")
+    env = {"DIGEST_SMTP_PASSWORD": "hunter2"}
+    result = CliRunner().invoke(
+        main, ["run", "--config", str(config), "--db", str(db), "--transport", url], env=env
+    )
+    assert "hunter2" not in result.output
+    assert "editor" not in result.output.split("delivered via")[-1]
+    with open_store(db) as store:
+        [run] = store.recent_runs(1)
+    assert run.summary["destination"] == smtpd.url

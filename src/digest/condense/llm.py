@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, Field, ValidationError
@@ -71,6 +72,7 @@ class LLMClient:
     ) -> None:
         self._config = config
         self._url = f"{(config.base_url or '').rstrip('/')}/chat/completions"
+        self._shown = _without_secrets(self._url)  # what errors name: no user, password or query
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = client or httpx.Client(timeout=config.timeout, headers=headers)
         if client is not None:
@@ -105,12 +107,12 @@ class LLMClient:
                     raise LLMError(f"timed out after {attempts} attempts") from exc
             except httpx.HTTPError as exc:
                 if last:
-                    raise LLMError(f"cannot reach {self._url}: {type(exc).__name__}") from exc
+                    raise LLMError(f"cannot reach {self._shown}: {type(exc).__name__}") from exc
             else:
                 if response.is_success:
                     return response
                 if not _transient(response.status_code) or last:
-                    raise LLMError(f"HTTP {response.status_code} from {self._url}")
+                    raise LLMError(f"HTTP {response.status_code} from {self._shown}")
                 retry_after = response.headers.get("retry-after", "")
                 if retry_after.isdigit():
                     wait = min(float(retry_after), 60.0) if self._config.backoff else 0.0
@@ -170,3 +172,13 @@ def _to_condensed(reply: _Reply, n_sources: int, max_key_points: int, language: 
         language=language,
         backend="llm",
     )
+
+
+def _without_secrets(url: str) -> str:
+    """A URL as errors may show it: no user name, password, query or fragment. Contains no I/O."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return urlunsplit((parts.scheme, f"{parts.hostname or ''}{port}", parts.path, "", ""))

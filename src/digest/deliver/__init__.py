@@ -70,9 +70,14 @@ def _smtp(url: str, config: DeliveryConfig, environ: Mapping[str, str], prepare:
     try:
         host, port = parts.hostname, parts.port or (465 if implicit else 25)
     except ValueError as exc:
-        raise ConfigError(f"transport {url!r}: {exc}") from exc
-    if not host or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigError(f"transport {url!r}: expected {parts.scheme}://[user@]host:port")
+        raise ConfigError(f"transport {shown_transport(url)!r}: {exc}") from exc
+    if parts.query or parts.fragment:
+        raise ConfigError(
+            f"transport {shown_transport(url)!r}: no query or fragment in the URL (a password comes"
+            f" from ${config.password_env}); expected {parts.scheme}://[user@]host:port"
+        )
+    if not host or parts.path not in ("", "/"):
+        raise ConfigError(f"transport {shown_transport(url)!r}: expected {parts.scheme}://[user@]host:port")
     if parts.password is not None:
         raise ConfigError(
             f"transport {parts.scheme}://{host}:{port}: no password in the URL; set ${config.password_env}"
@@ -101,16 +106,16 @@ def _file(url: str, config: DeliveryConfig, environ: Mapping[str, str], prepare:
     if rest.startswith("//"):
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
-            raise ConfigError(f"transport {url!r}: file: URLs name a local folder")
+            raise ConfigError(f"transport {shown_transport(url)!r}: file: URLs name a local folder")
         rest = unquote(parts.path)
     if not rest:
-        raise ConfigError(f"transport {url!r}: expected file:DIR")
+        raise ConfigError(f"transport {shown_transport(url)!r}: expected file:DIR")
     return FileTransport(Path(rest).expanduser(), prepare)
 
 
 def _memory(url: str, config: DeliveryConfig, environ: Mapping[str, str], prepare: Prepare) -> Transport:
     if url != "memory:":
-        raise ConfigError(f"transport {url!r}: expected memory:")
+        raise ConfigError(f"transport {shown_transport(url)!r}: expected memory:")
     return MemoryTransport(prepare)
 
 
@@ -156,5 +161,5 @@ def open_transport(url: str, config: DeliveryConfig, *, environ: Mapping[str, st
     opener = TRANSPORTS.get(scheme.lower()) if colon else None
     if opener is None:
         known = ", ".join(f"{s}:" for s in TRANSPORTS)
-        raise ConfigError(f"transport {url!r}: unknown scheme (expected one of {known})")
+        raise ConfigError(f"transport {shown_transport(url)!r}: unknown scheme (expected one of {known})")
     return opener(url, config, environ, _prepare(dkim_signer(config)))
