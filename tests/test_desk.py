@@ -1206,6 +1206,7 @@ def test_editing_functions_are_pure_and_keep_key_point_sources(store: Store) -> 
     with pytest.raises(InputError, match="the only story"):
         editing.drop_story(only, only.stories[0].story.id)
     assert editing.set_message(edition, subject=" S ", preheader="").subject == "S"
+    assert editing.set_message(edition, subject="Pay\u202e now", preheader="").subject == "Pay now"
     assert editing.split_lines("a\r\n\n b \rc") == ["a", "b", "c"]
 
 

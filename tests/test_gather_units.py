@@ -226,3 +226,10 @@ def test_markup_that_lxml_refuses_does_not_stop_a_feed() -> None:
 
     parsed = parse_feed(feed, url="https://example.org/feed", headers={})
     assert len(parsed.entries) == 1
+
+
+def test_bidi_controls_are_stripped_from_feed_titles_and_html() -> None:
+    from digest.gather._clean import plain_title, sanitize_html
+
+    assert plain_title("Bank\u202e notice\u2067", "text/plain") == "Bank notice"
+    assert sanitize_html("<p>Pay\u202e now</p>") == "<p>Pay now</p>"

@@ -494,3 +494,30 @@ def test_view_in_browser_links_the_editions_archive_page() -> None:
     assert "View in your browser" not in plain.text
     with pytest.raises(ValueError, match=r"archive\.base_url"):
         settings(archive={"base_url": "ftp://example.org/"})
+
+
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "\u202egro.elpmaxe" shows as "example.org"
+
+
+def test_bidi_controls_never_reach_a_header_or_the_greeting() -> None:
+    from digest.htmltext import BIDI_CONTROLS
+
+    spoof = Subscriber("bob@example.com", f"Bob {RLO}gro.knab-eruces@ nhoJ{chr(0x2066)}")
+    ed = sample_edition(stories=2)
+    first = ed.stories[0]
+    tricked = dataclasses.replace(first.condensed, headline=f"Bank{RLO} notice", summary=f"Read{RLO} this.")
+    ed = dataclasses.replace(ed, stories=(dataclasses.replace(first, condensed=tricked), ed.stories[1]))
+    r = renderer(ed).preview(spoof)
+    msg = message_from_bytes(r.message.data, policy=policy.default)
+    for text in (str(msg["To"]), str(msg["Subject"]), r.html, r.text):
+        assert not set(text) & set(BIDI_CONTROLS)
+    assert "Bank notice" in r.html
+
+
+def test_bidi_controls_are_stripped_from_names_in_the_csv(tmp_path: Path) -> None:
+    from digest.subscribers import read_subscribers_csv
+
+    csv = tmp_path / "s.csv"
+    csv.write_text(f"email,name,first_name\nbob@example.com,Bob {RLO}Evil,{RLO}Bob\n", encoding="utf-8")
+    [bob] = read_subscribers_csv(csv).subscribers
+    assert (bob.name, bob.first_name) == ("Bob Evil", "Bob")

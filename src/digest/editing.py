@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .errors import InputError
+from .htmltext import strip_bidi
 from .models import Edition, EditionStory, KeyPoint
 
 __all__ = [
@@ -53,7 +54,7 @@ def one_line(field: str, value: str, *, limit: int, required: bool) -> str:
         InputError: it holds a line break or a control character, is too long, or is empty
             while ``required``.
     """
-    text = value.strip()
+    text = strip_bidi(value).strip()  # invisible reordering could make it show as another text
     if "\n" in text or "\r" in text or "\u2028" in text or "\u2029" in text:
         raise InputError(f"{field}: must be one line")
     if _has_control(text, allow_newlines=False):
@@ -66,7 +67,7 @@ def one_line(field: str, value: str, *, limit: int, required: bool) -> str:
 
 
 def _paragraph(field: str, value: str, *, limit: int) -> str:
-    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = strip_bidi(value).replace("\r\n", "\n").replace("\r", "\n").strip()
     if _has_control(text, allow_newlines=True):
         raise InputError(f"{field}: holds a control character")
     if not text:

@@ -24,7 +24,17 @@ _BLOCKS = {
     "blockquote", "pre", "figure", "figcaption", "dl", "dt", "dd", "hr", "caption",
 }  # fmt: skip
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
-_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+# Bidirectional-text controls: invisible, they reorder what is shown ("\u202egro.elpmaxe@"
+# shows as an address that is not the one given). Text never needs them (the Unicode bidi
+# algorithm orders mixed scripts by itself); in a name, a headline or a header they only spoof.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | _BIDI
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidirectional-text controls. Contains no I/O."""
+    return text.translate(_BIDI)
 
 
 def html_to_text(fragment: str) -> str:

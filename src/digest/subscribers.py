@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import InputError
+from .htmltext import strip_bidi
 from .models import Subscriber, SubscriberStatus
 
 REQUIRED = ("email", "name")
@@ -139,8 +140,9 @@ def _domain(domain: str) -> str | None:
 
 
 def clean_name(raw: str) -> str:
-    """A display name safe for a header: control characters (CR, LF, tabs...) become spaces."""
-    return " ".join(_CONTROL.sub(" ", raw).split())
+    """A display name safe for a header: control characters (CR, LF, tabs...) become spaces,
+    and bidirectional-text controls (which could make it show as another name) go."""
+    return " ".join(_CONTROL.sub(" ", strip_bidi(raw)).split())
 
 
 # a quoted field whose later lines look like rows of their own: "Bob\nc@example.com,Cy"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import nh3
 
-from ..htmltext import HIDDEN_TAGS, html_to_text, normalize_text
+from ..htmltext import HIDDEN_TAGS, html_to_text, normalize_text, strip_bidi
 
 # What a newsletter needs from an article body; everything else (script, style, iframe,
 # object, form, svg, event handlers, style attributes) is dropped.
@@ -51,12 +51,13 @@ def sanitize_html(fragment: str) -> str:
     """Sanitize untrusted HTML with an allow-list (http, https and mailto URLs only).
 
     Scripts, styles, frames, forms and their content are removed, event-handler and style
-    attributes dropped, links get ``rel="noopener noreferrer nofollow"``.
+    attributes dropped, links get ``rel="noopener noreferrer nofollow"``; bidirectional-text
+    controls go (they could make a headline show as something else).
     """
     if not fragment:
         return ""
     return nh3.clean(
-        fragment,
+        strip_bidi(fragment),
         tags=_TAGS,
         clean_content_tags=set(HIDDEN_TAGS),
         attributes=_ATTRIBUTES,

@@ -20,6 +20,7 @@ from email.policy import SMTP
 from email.utils import parseaddr
 
 from ..errors import HeaderError
+from ..htmltext import strip_bidi
 
 Piece = bytes | str  # bytes: encoded constant; str: the name of a slot
 # RFC 5322 atext only: a phrase with a dot (obs-phrase) is quoted, as Python's parser needs
@@ -107,6 +108,7 @@ def mailbox(name: str, value: str, display: str) -> bytes:
     Raises:
         HeaderError: a line break in the name or the address, or a malformed address.
     """
+    display = strip_bidi(display)  # it could show as another name, or reverse the address
     check_value(name, display)
     address = ascii_address(value, name)
     display = " ".join(display.split())

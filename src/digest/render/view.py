@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
+from ..htmltext import strip_bidi
 from ..models import Edition, EditionStory, Subscriber
 
 WORDS_PER_MINUTE = 230
@@ -70,8 +71,9 @@ class SectionView:
 
 
 def one_line(text: str) -> str:
-    """Collapse all whitespace (newlines included) to single spaces."""
-    return _SPACE.sub(" ", text).strip()
+    """Collapse all whitespace (newlines included) to single spaces; drop bidirectional-text
+    controls (a stored name or headline from before they were stripped at the door)."""
+    return _SPACE.sub(" ", strip_bidi(text)).strip()
 
 
 def safe_link(url: str) -> str:
@@ -149,7 +151,7 @@ def _story(es: EditionStory, number: _Numbering) -> StoryView:
             one_line(a.feed_name) or "source", url, number(url) if numbered else number.refs.get(url)
         )
 
-    summary = es.condensed.summary.strip()
+    summary = strip_bidi(es.condensed.summary).strip()
     # A point the summary already says in full (an extractive condenser may repeat the lead
     # sentence, sometimes cut with "…") would only make the reader read it twice.
     said = one_line(summary).casefold()
