@@ -50,8 +50,11 @@ def test_a_store_others_can_read_is_reported(tmp_path: Path, caplog: pytest.LogC
 def test_a_read_only_command_creates_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "digest.db"
     result = CliRunner().invoke(main, ["status", "--db", str(missing)])
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1] == (
+    assert result.exit_code == 0
+    assert f"No store at {missing} yet: nothing has run." in result.output
+    listed = CliRunner().invoke(main, ["subscribers", "list", "--db", str(missing)])
+    assert listed.exit_code == 2
+    assert listed.output.strip().splitlines()[-1] == (
         f"digest: error: store {missing}: no such store (`digest run` or `digest migrate` creates it)"
     )
     assert not missing.parent.exists()

@@ -26,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -71,6 +72,17 @@ def parse_duration(value: object) -> timedelta:
         return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
     except (OverflowError, ValueError) as exc:
         raise ValueError(f"not a duration: {value!r} is too long") from exc
+
+
+def human(span: timedelta) -> str:
+    """A duration as the config writes it (the inverse of :func:`parse_duration`): ``3h``,
+    ``1h30m``, ``45s``. Contains no I/O."""
+    seconds = max(0, round(span.total_seconds()))
+    if seconds >= 60:
+        seconds = round(seconds / 60) * 60  # "missed by 3h", not "by 3h0m12s"
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m")]
+    text = "".join(f"{n}{unit}" for n, unit in parts if n)
+    return text or f"{seconds}s"
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -318,6 +330,7 @@ class Settings(_Section):
     review: Duration = timedelta(0)  # prepare the edition this long before the send time
     approval: Literal["none", "required"] = "none"
     misfire_grace: Duration = timedelta(hours=2)  # how late a missed run may still go out
+    local_time: bool = False  # each reader at the schedule's time in their own timezone
     window_hours: Annotated[float, Field(gt=0)] = 36.0
     max_stories: Annotated[int, Field(ge=1, le=100)] = 15
     secret_env: str = "DIGEST_SECRET"
@@ -368,6 +381,15 @@ class Settings(_Section):
             cron_trigger(v, ZoneInfo("UTC"))
         except ValueError as exc:
             raise ValueError(f"invalid cron expression {v!r}: {exc}") from exc
+        return v
+
+    @field_validator("local_time")
+    @classmethod
+    def _one_time_a_day(cls, v: bool, info: ValidationInfo) -> bool:
+        if v and "schedule" in info.data:
+            from .waves import send_time  # below the config: pure arithmetic on the crontab line
+
+            send_time(info.data["schedule"])
         return v
 
     @field_validator("review")

@@ -68,6 +68,10 @@ class StoreUnusable(StorageError):
     exit_code = 2
 
 
+class StoreMissing(StoreUnusable):
+    """A command that only reads found no store where it looked (it creates none)."""
+
+
 class DeliveryError(DigestError):
     """A message could not be handed over. ``permanent`` separates 5xx from retryable errors."""
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .condense import Condenser
-from .config import Settings
+from .config import Settings, human
 from .context import Progress, RunContext
 from .deliver import open_transport, shown_transport
 from .errors import CondenseError, ConfigError, HeaderError, InputError, TemplateError
@@ -26,6 +27,7 @@ from .select import select_stories
 from .sending import apply_send, send_edition
 from .store import Store
 from .subscribers import CsvFingerprint, CsvReading, iter_subscribers_csv, merge, normalize_email
+from .waves import TICK, first_wave, open_days, send_time, wave_at
 
 __all__ = [
     "Progress",
@@ -37,6 +39,7 @@ __all__ = [
     "preview_edition",
     "run_edition",
     "send_test",
+    "send_waves",
 ]
 
 
@@ -255,17 +258,67 @@ async def _send(
     # sealed: from here on no editor's change is accepted; send the edition as it now stands
     edition = store.edition(edition.id) or edition
     summary.stories = len(edition.stories)
-    await asyncio.to_thread(store.plan_edition, edition.id, new_readers=not planned_only)
+    due = waves_due(ctx, day)
+    await asyncio.to_thread(store.plan_edition, edition.id, new_readers=not planned_only, due=due, at=ctx.now)
+    if due is not None:  # local-time sending: a wave that passed beyond the grace is missed
+        late = f"its wave passed more than {human(settings.misfire_grace)} (misfire_grace) ago"
+        summary.missed = store.miss_overdue(edition.id, before=ctx.now - settings.misfire_grace, reason=late)
     counts = store.delivery_counts(edition.id, active_only=True)
     summary.subscribers_active = store.count_subscribers(active_only=True)
     summary.already_sent = counts.get("sent", 0)
-    todo = counts.get("pending", 0) + counts.get("sending", 0)
+    todo = sum(store.waiting(edition.id, due_by=ctx.now).values())
     if todo:
         if ctx.progress.stage:
             ctx.progress.stage("deliver", todo)
         apply_send(summary, await send_edition(ctx, edition, lease))
-    summary.waiting = store.waiting(edition.id)
+    summary.waiting = store.waiting(edition.id, due_by=ctx.now)
     summary.stopped = ctx.stopping and bool(summary.waiting)
+
+
+def waves_due(ctx: RunContext, day: date) -> list[tuple[str | None, datetime]] | None:
+    """With ``local_time``, when the readers of each timezone whose morning of ``day`` has come
+    are due (see :mod:`digest.waves`); those yet to come are planned by a later run. ``None``:
+    everyone, now."""
+    s = ctx.settings
+    if not s.local_time:
+        return None
+    at = send_time(s.schedule)
+    found = [(name, wave_at(day, zone, at)) for name, zone in reader_zones(s, ctx.store).items()]
+    return [(name, when) for name, when in found if when <= ctx.now]
+
+
+def reader_zones(settings: Settings, store: Store) -> dict[str | None, ZoneInfo]:
+    """The timezones of the active readers (``None``: those who named none, read as the
+    configured one), each with its ZoneInfo (one no longer known is read as the configured one)."""
+    zones: dict[str | None, ZoneInfo] = {}
+    for name in store.subscriber_zones():
+        try:
+            zones[name] = ZoneInfo(name) if name else settings.zone
+        except (ZoneInfoNotFoundError, ValueError):
+            zones[name] = settings.zone
+    return zones or {None: settings.zone}
+
+
+async def send_waves(ctx: RunContext) -> list[RunSummary]:
+    """One tick of local-time sending (the scheduler's, every quarter hour): send each open
+    edition to the readers whose morning has come, and, with a review window, prepare the next
+    edition that long before its first wave. An edition with nothing new to do records no run.
+    """
+    s, store, now = ctx.settings, ctx.store, ctx.now
+    zones = list(reader_zones(s, store).values())
+    at = send_time(s.schedule)
+    done: list[RunSummary] = []
+    for day in open_days(s.schedule, zones, now, grace=s.misfire_grace):
+        waves = [wave_at(day, zone, at) for zone in zones]
+        fresh = any(now - TICK < w <= now for w in waves)
+        review = store.edition_review(day.isoformat())
+        if review is None or review.sealed_at is None or fresh or store.waiting(day.isoformat(), due_by=now):
+            done.append(await run_edition(ctx, day=day, gather_first=review is None))
+    if s.review > timedelta(0):
+        for day in open_days(s.schedule, zones, now, grace=s.misfire_grace, lead=s.review):
+            if first_wave(day, zones, at) > now and store.edition(day.isoformat()) is None:
+                done.append(await prepare_edition(ctx, day=day))
+    return done
 
 
 async def approve_edition(ctx: RunContext, *, day: date, revision: int | None) -> RunSummary | None:

@@ -39,6 +39,7 @@ class RunSummary:
     held: bool = False  # approval is required and missing: nothing was sent
     stopped: bool = False  # a stop was requested (SIGTERM): the rest waits for the next run
     waiting: dict[str, int] = field(default_factory=dict)  # deliveries left pending or sending
+    missed: int = 0  # local-time sending: readers whose wave passed beyond the grace
     worker: str = ""  # the worker (lease) that sent
 
     @property
@@ -94,6 +95,7 @@ class RunSummary:
             "held": self.held,
             "stopped": self.stopped,
             "waiting": self.waiting,
+            "missed": self.missed,
             "worker": self.worker,
         }
 

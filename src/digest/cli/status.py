@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,43 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..config import Settings
+from ..errors import StoreMissing
 from ..models import FeedState
+from ..store import Store
+from ..store.ledger import DeliveryRecord
+from ..store.review import EditionReview
+from ..store.runs import RunRecord
 from ..store.workers import WorkerRecord
-from .common import config_option, console, handle_errors, setup, store_db_option
+from .common import config_option, console, handle_errors, setup, shown_store, store_db_option
 from .display import counts_in_words, review_line
+
+
+@dataclass(slots=True)
+class Facts:
+    """What ``digest status`` reads from the store (nothing, when there is no store yet)."""
+
+    runs: list[RunRecord] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed: list[DeliveryRecord] = field(default_factory=list)
+    feeds: dict[str, FeedState] = field(default_factory=dict)
+    reviews: list[EditionReview] = field(default_factory=list)
+    scheduler: dict[str, Any] | None = None
+    workers: list[WorkerRecord] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, store: Store, limit: int) -> Facts:
+        runs = store.recent_runs(limit)
+        editions = list(dict.fromkeys(r.edition_id for r in runs))
+        found = store.delivery_counts_of(editions)
+        return cls(
+            runs=runs,
+            counts={e: found.get(e, {}) for e in editions},
+            failed=store.failed_deliveries(limit=100),
+            feeds=store.feed_states(),
+            reviews=store.edition_reviews(limit=5),
+            scheduler=_scheduler_state(store.get_meta("scheduler")),
+            workers=store.workers(limit=WORKERS_SHOWN),
+        )
 
 
 @click.command()
@@ -37,16 +71,15 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     used = setup(config_path, db, store_only=True)
     s = used.settings
     names = feed_names(s)
-    with used.open(announce=not as_json, read_only=True) as store:
-        runs = store.recent_runs(limit)
-        editions = list(dict.fromkeys(r.edition_id for r in runs))
-        found = store.delivery_counts_of(editions)
-        counts = {e: found.get(e, {}) for e in editions}
-        failed = store.failed_deliveries(limit=100)
-        feeds = store.feed_states()
-        reviews = store.edition_reviews(limit=5)
-        scheduler = _scheduler_state(store.get_meta("scheduler"))
-        workers = store.workers(limit=WORKERS_SHOWN)
+    try:
+        with used.open(announce=not as_json, read_only=True) as store:
+            facts = Facts.read(store, limit)
+    except StoreMissing:  # nothing has run here yet; a read-only command creates nothing
+        facts = Facts()
+        if not as_json:
+            console().print(f"No store at {shown_store(used.store_url)} yet: nothing has run.", markup=False)
+    runs, counts, failed, feeds = facts.runs, facts.counts, facts.failed, facts.feeds
+    reviews, scheduler, workers = facts.reviews, facts.scheduler, facts.workers
     data: dict[str, Any] = {
         "runs": [
             {

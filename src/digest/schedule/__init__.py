@@ -8,6 +8,7 @@ send is still within ``misfire_grace`` (it then runs once, however many times we
 not (skipped, logged and recorded as missed). One scheduler per store: :func:`hold_lock`.
 """
 
+from ..config import human
 from ..crontab import cron_trigger, crontab_weekdays
 from .cron import (
     KINDS,
@@ -15,7 +16,6 @@ from .cron import (
     Kind,
     edition_day,
     grace,
-    human,
     last_fire_time,
     review_day,
     triggers,

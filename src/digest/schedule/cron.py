@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
-from ..config import Settings
+from ..config import Settings, human
 from ..crontab import cron_trigger
 
 Kind = Literal["prepare", "send"]
@@ -75,16 +75,6 @@ def grace(kind: Kind, settings: Settings) -> timedelta:
 
 
 # --- arithmetic on fire times
-
-
-def human(span: timedelta) -> str:
-    """A duration as the config writes it: ``3h``, ``1h30m``, ``45s``. Contains no I/O."""
-    seconds = max(0, round(span.total_seconds()))
-    if seconds >= 60:
-        seconds = round(seconds / 60) * 60  # "missed by 3h", not "by 3h0m12s"
-    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m")]
-    text = "".join(f"{n}{unit}" for n, unit in parts if n)
-    return text or f"{seconds}s"
 
 
 def last_fire_time(trigger: BaseTrigger, now: datetime, horizon: timedelta) -> datetime | None:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..config import human
 from ..pipeline import RunSummary
 from ..store.runs import RunRecord
-from .cron import EditionTrigger, Kind, edition_day, human, last_fire_time
+from .cron import EditionTrigger, Kind, edition_day, last_fire_time
 
 
 def counts_as_sent(run: RunRecord) -> bool:

@@ -22,11 +22,11 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 
-from ..config import Settings
+from ..config import Settings, human
 from ..errors import DigestError
 from ..pipeline import RunContext, RunSummary, prepare_edition, run_edition
 from ..store import Store
-from .cron import KINDS, Kind, edition_day, grace, human, triggers
+from .cron import KINDS, Kind, edition_day, grace, triggers
 from .plan import JobPlan, describe, plan_job
 
 log = logging.getLogger(__name__)

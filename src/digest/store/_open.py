@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..config import PoolConfig
-from ..errors import StorageError, StoreUnusable
+from ..errors import StorageError, StoreMissing, StoreUnusable
 
 log = logging.getLogger("digest.store")
 
@@ -89,7 +89,7 @@ def prepare_file(path: Path, shown: str, *, create: bool) -> None:
     """
     if not path.exists():
         if not create:
-            raise StoreUnusable(f"store {shown}: no such store (`digest run` or `digest migrate` creates it)")
+            raise StoreMissing(f"store {shown}: no such store (`digest run` or `digest migrate` creates it)")
         _make_folder(path.parent, shown)
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

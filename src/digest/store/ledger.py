@@ -28,6 +28,7 @@ _R = schema.runs
 _ED = schema.editions
 _S = schema.subscribers
 _W = schema.workers
+_ANY_ZONE: Any = object()  # plan_edition: every subscriber, whatever their timezone
 
 
 class DeliveryState(StrEnum):
@@ -36,6 +37,7 @@ class DeliveryState(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"  # nothing to send (no story in their topics), or no longer subscribed
+    MISSED = "missed"  # its wave (local-time sending) passed more than the grace ago: not sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +154,9 @@ class LedgerStore(StoreBase):
     def plan_deliveries(self, edition_id: str, emails: Iterable[str]) -> int:
         """Add a pending row for each address not yet in the ledger; return how many."""
         now = datetime.now(UTC)
+        pending = DeliveryState.PENDING.value
         rows = [
-            {"edition_id": edition_id, "email": e, "state": DeliveryState.PENDING.value, "updated": now}
+            {"edition_id": edition_id, "email": e, "state": pending, "updated": now, "due": now}
             for e in dict.fromkeys(emails)
         ]
         with self.begin() as conn:
@@ -161,21 +164,33 @@ class LedgerStore(StoreBase):
             insert_ignore(conn, _D, rows)
             return self._count(conn, edition_id) - before
 
-    def plan_edition(self, edition_id: str, *, new_readers: bool = True) -> int:
+    def plan_edition(
+        self,
+        edition_id: str,
+        *,
+        new_readers: bool = True,
+        due: Sequence[tuple[str | None, datetime]] | None = None,
+        at: datetime | None = None,
+    ) -> int:
         """Plan the sealed edition: with ``new_readers``, a pending delivery for every active
-        subscriber it has none for, in one statement (a million readers cost one INSERT …
-        SELECT); and the failed deliveries of active subscribers are tried again. Returns how
-        many were added. Safe from several processes at once: one row per reader."""
+        subscriber it has none for, in one statement per timezone (a million readers cost a few
+        ``INSERT … SELECT``); and the failed deliveries of active subscribers are tried again.
+        Returns how many were added. Safe from several processes at once: one row per reader.
+
+        Args:
+            due: when the readers of each timezone (``None``: no timezone given) may get it
+                (local-time sending); only those timezones are planned. Default: everyone, at
+                ``at``.
+            at: when everyone may get it (the run's now); default: now.
+        """
         now = datetime.now(UTC)
-        active = select(
-            literal(edition_id), _S.c.email, literal(DeliveryState.PENDING.value), literal(now)
-        ).where(_S.c.status == "active")
         added = 0
         with self.begin() as conn:
             # one planner at a time per edition (the edition's row lock): a second finds it done
             lock_for_update(conn, _ED, _ED.c.id == edition_id)
             if new_readers:
-                added = insert_ignore_from(conn, _D, ["edition_id", "email", "state", "updated"], active)
+                for zone, when in due if due is not None else [(_ANY_ZONE, at or now)]:
+                    added += self._plan_zone(conn, edition_id, zone, when, now)
             conn.execute(
                 update(_D)
                 .where(
@@ -188,12 +203,53 @@ class LedgerStore(StoreBase):
         return added
 
     @staticmethod
+    def _plan_zone(conn: Connection, edition_id: str, zone: str | None, due: datetime, now: datetime) -> int:
+        """Plan the active subscribers of one timezone (or all of them: ``_ANY_ZONE``)."""
+        readers = select(
+            literal(edition_id), _S.c.email, literal(DeliveryState.PENDING.value), literal(now), literal(due)
+        ).where(_S.c.status == "active")
+        if zone is not _ANY_ZONE:
+            readers = readers.where(_S.c.timezone.is_(None) if zone is None else _S.c.timezone == zone)
+        return insert_ignore_from(conn, _D, ["edition_id", "email", "state", "updated", "due"], readers)
+
+    def miss_overdue(self, edition_id: str, *, before: datetime, reason: str) -> int:
+        """Pending deliveries of the edition due before ``before`` (their wave passed beyond the
+        grace): recorded as missed, with ``reason``, and not sent. Returns how many."""
+        with self.begin() as conn:
+            res = conn.execute(
+                update(_D)
+                .where(
+                    _D.c.edition_id == edition_id,
+                    _D.c.state == DeliveryState.PENDING.value,
+                    _D.c.due < before,
+                )
+                .values(state=DeliveryState.MISSED.value, reason=reason, updated=db_now(conn))
+            )
+            return int(res.rowcount or 0)
+
+    def waves(self, edition_id: str) -> list[tuple[datetime, dict[str, int]]]:
+        """The edition's deliveries by the time they are due: (due, state -> number), in time order."""
+        query = (
+            select(_D.c.due, _D.c.state, func.count())
+            .where(_D.c.edition_id == edition_id)
+            .group_by(_D.c.due, _D.c.state)
+        )
+        found: dict[datetime, dict[str, int]] = {}
+        with self.begin() as conn:
+            for due, state, n in conn.execute(query):
+                at = utc(due) or datetime.min.replace(tzinfo=UTC)
+                found.setdefault(at, {})[state] = n
+        return sorted(found.items())
+
+    @staticmethod
     def _count(conn: Connection, edition_id: str) -> int:
         return int(
             conn.scalar(select(func.count()).select_from(_D).where(_D.c.edition_id == edition_id)) or 0
         )
 
-    def claim_batch(self, worker_id: str, edition_id: str, *, limit: int) -> list[Claimed]:
+    def claim_batch(
+        self, worker_id: str, edition_id: str, *, limit: int, due_by: datetime | None = None
+    ) -> list[Claimed]:
         """Claim up to ``limit`` pending deliveries of the edition for the worker, in one
         statement: on PostgreSQL the rows other workers are claiming at the same moment are
         skipped (``FOR UPDATE SKIP LOCKED``, in a CTE so the batch is chosen once), on SQLite
@@ -202,9 +258,11 @@ class LedgerStore(StoreBase):
         queue = (
             select(_D.c.email)
             .where(_D.c.edition_id == edition_id, _D.c.state == DeliveryState.PENDING.value)
-            .order_by(_D.c.email)
+            .order_by(_D.c.due, _D.c.email)
             .limit(limit)
         )
+        if due_by is not None:  # only what is due (local-time sending: the waves that left)
+            queue = queue.where(_D.c.due <= due_by)
         with self.begin() as conn:
             if conn.dialect.name == "postgresql":
                 batch = queue.with_for_update(skip_locked=True).cte("batch")
@@ -318,11 +376,14 @@ class LedgerStore(StoreBase):
         with self.begin() as conn:
             return conn.execute(query.limit(1)).first() is not None
 
-    def editions_to_send(self, *, sealed_since: datetime) -> list[str]:
-        """Sealed editions with deliveries left to claim, oldest first: a worker's work. An
-        edition whose sending began before ``sealed_since`` is left alone (yesterday's
-        leftovers are not news)."""
-        queued = select(_D.c.edition_id).where(_D.c.state == DeliveryState.PENDING.value).distinct()
+    def editions_to_send(self, *, sealed_since: datetime, due_by: datetime | None = None) -> list[str]:
+        """Sealed editions with deliveries left to claim (due by ``due_by``), oldest first: a
+        worker's work. An edition whose sending began before ``sealed_since`` is left alone
+        (yesterday's leftovers are not news)."""
+        queued = select(_D.c.edition_id).where(_D.c.state == DeliveryState.PENDING.value)
+        if due_by is not None:
+            queued = queued.where(_D.c.due <= due_by)
+        queued = queued.distinct()
         with self.begin() as conn:
             return list(
                 conn.scalars(
@@ -334,11 +395,23 @@ class LedgerStore(StoreBase):
                 )
             )
 
-    def waiting(self, edition_id: str) -> dict[str, int]:
-        """Deliveries of the edition not settled yet: pending and sending, of subscribers still
-        active (what a run waits for before it may say the edition is done)."""
-        counts = self.delivery_counts(edition_id, active_only=True)
-        return {k: counts[k] for k in ("pending", "sending") if counts.get(k)}
+    def waiting(self, edition_id: str, *, due_by: datetime | None = None) -> dict[str, int]:
+        """Deliveries of the edition not settled yet: pending (due by ``due_by``, when given)
+        and sending, of subscribers still active (what a run waits for before it may say the
+        edition is done; a later wave is not waiting)."""
+        query = (
+            select(_D.c.state, func.count())
+            .where(
+                _D.c.edition_id == edition_id,
+                _D.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
+                _D.c.email.in_(select(_S.c.email).where(_S.c.status == "active")),
+            )
+            .group_by(_D.c.state)
+        )
+        if due_by is not None:
+            query = query.where((_D.c.state != DeliveryState.PENDING.value) | (_D.c.due <= due_by))
+        with self.begin() as conn:
+            return {state: int(n) for state, n in conn.execute(query) if n}
 
     def mark_sending(self, edition_id: str, email: str, message_id: str, *, claimed_by: str) -> bool:
         """Claim one delivery for the worker ``claimed_by``, about to hand the message over
@@ -352,9 +425,8 @@ class LedgerStore(StoreBase):
         claimable = (DeliveryState.PENDING.value, DeliveryState.FAILED.value)
         with self.begin() as conn:
             pending = DeliveryState.PENDING.value
-            insert_ignore(
-                conn, _D, [{"edition_id": edition_id, "email": email, "state": pending, "updated": now}]
-            )
+            row = {"edition_id": edition_id, "email": email, "state": pending, "updated": now, "due": now}
+            insert_ignore(conn, _D, [row])
             res = conn.execute(
                 update(_D)
                 .where(_D.c.edition_id == edition_id, _D.c.email == email, _D.c.state.in_(claimable))

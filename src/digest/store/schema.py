@@ -139,9 +139,13 @@ deliveries = Table(
     Column("updated", DateTime(timezone=True), nullable=False),
     # migration 2: who claimed it; migration 3: the id of the worker (its lease) sending it
     Column("claimed_by", String(300)),
+    # migration 5: when it may go out (local-time sending: the reader's own morning); at once
+    # otherwise. Workers claim only what is due.
+    Column("due", DateTime(timezone=True)),
     # migration 3: workers take their batches from here (pending, by edition), and look here
-    # for the claims of workers whose lease ran out (sending)
+    # for the claims of workers whose lease ran out (sending); migration 5: in the order due
     Index("ix_deliveries_queue", "state", "edition_id", "email"),
+    Index("ix_deliveries_due", "state", "edition_id", "due", "email"),
 )
 
 runs = Table(
@@ -257,6 +261,14 @@ def _first_name(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE subscribers ADD COLUMN first_name VARCHAR(200) DEFAULT '' NOT NULL"))
 
 
+def _due(conn: Connection) -> None:
+    """Deliveries gain the time they are due (local-time sending); those planned before are due
+    when they were planned."""
+    _add_columns(conn, deliveries, ("due",))
+    next(i for i in deliveries.indexes if i.name == "ix_deliveries_due").create(conn, checkfirst=True)
+    conn.execute(update(deliveries).where(deliveries.c.due.is_(None)).values(due=deliveries.c.updated))
+
+
 Migration = Callable[[Connection], None]
 
 # Append only: (version, name, function). Never edit a migration that has been released.
@@ -265,4 +277,5 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (2, "review", _review),
     (3, "workers", _workers),
     (4, "first name", _first_name),
+    (5, "due", _due),
 ]

@@ -167,6 +167,12 @@ class SubscriberStore(StoreBase):
             for topics, name, first, mail in rows
         ]
 
+    def subscriber_zones(self) -> list[str | None]:
+        """The timezones the active subscribers named (``None``: some named none)."""
+        query = select(_S.c.timezone).where(_S.c.status == SubscriberStatus.ACTIVE.value).distinct()
+        with self.begin() as conn:
+            return sorted(conn.scalars(query), key=lambda z: z or "")
+
     def subscribers_by_email(self, emails: Iterable[str]) -> dict[str, Subscriber]:
         """The named subscribers (by index; unknown addresses are left out)."""
         found: dict[str, Subscriber] = {}
