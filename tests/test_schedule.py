@@ -386,6 +386,10 @@ class Recorder:
             "send", day, RunSummary(day.isoformat(), stories=3, delivery=report, trigger="schedule")
         )
 
+    def waves(self, *, now: datetime, stop: threading.Event) -> list[RunSummary]:
+        day = now.date()
+        return [self._run("waves", day, RunSummary(day.isoformat(), stories=3, trigger="schedule"))]
+
     def _run(self, kind: str, day: date, summary: RunSummary) -> RunSummary:
         run_id = self.store.start_run(day.isoformat())
         self.store.finish_run(run_id, summary.status, summary.as_dict())
@@ -631,3 +635,19 @@ def test_approval_required_holds_the_send(
     assert (held.edition_id, held.status) == (scheduled.date().isoformat(), "held")
     assert not outbox.exists() or not list(outbox.iterdir())
     assert "held: awaiting approval" in caplog.text
+
+
+def test_local_time_runs_a_tick_every_quarter_hour_that_sends_the_waves(
+    tmp_path: Path, store_url: str
+) -> None:
+    """With local_time the scheduler's one job is the waves' tick: a first one at start, then
+    every quarter hour at the schedule's minute; each tick hands the time to the waves."""
+    settings = make_settings(tmp_path, store_url, schedule="10 7 * * *", local_time=True, review="30m")
+    with running(settings) as (scheduler, _store, editions):
+        wait_for(lambda: editions.calls)  # the first tick, at once
+        nxt = scheduler.next_run_time("send")
+        assert scheduler.next_run_time("prepare") is None  # the tick prepares each edition itself
+        assert nxt is not None
+        assert (nxt.minute % 15, nxt.second) == (10, 0)
+        assert nxt - datetime.now(UTC) <= timedelta(minutes=15)
+    assert editions.calls[0][0] == "waves"

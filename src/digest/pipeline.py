@@ -9,6 +9,7 @@ only wires them together. Every entry point takes one :class:`~digest.context.Ru
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,7 +28,9 @@ from .select import select_stories
 from .sending import apply_send, send_edition
 from .store import Store
 from .subscribers import CsvFingerprint, CsvReading, iter_subscribers_csv, merge, normalize_email
-from .waves import TICK, first_wave, open_days, send_time, wave_at
+from .waves import first_wave, open_days, send_time, wave_at
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Progress",
@@ -287,6 +290,25 @@ def waves_due(ctx: RunContext, day: date) -> list[tuple[str | None, datetime]] |
     return [(name, when) for name, when in found if when <= ctx.now]
 
 
+def _wave_work(ctx: RunContext, day: date, waves: list[datetime]) -> bool:
+    """Whether a tick has work on edition ``day``: a wave within the grace not planned yet (it
+    is just leaving, or left while the scheduler was down), or deliveries due and unsent. An
+    edition held for approval waits for it; one that came out empty is tried again an hour
+    later, not every quarter hour."""
+    store, now, grace = ctx.store, ctx.now, ctx.settings.misfire_grace
+    review = store.edition_review(day.isoformat())
+    if review is not None and review.state == "held":
+        return False  # awaiting approval: approving it sends it (to every wave due by then)
+    if review is None:
+        empty = store.get_meta(f"empty_edition:{day.isoformat()}")
+        if empty and now - datetime.fromisoformat(empty) < timedelta(hours=1):
+            return False
+    planned = {due for due, _ in store.waves(day.isoformat())}
+    if any(now - grace <= w <= now and w not in planned for w in waves):
+        return True
+    return bool(store.waiting(day.isoformat(), due_by=now))
+
+
 def reader_zones(settings: Settings, store: Store) -> dict[str | None, ZoneInfo]:
     """The timezones of the active readers (``None``: those who named none, read as the
     configured one), each with its ZoneInfo (one no longer known is read as the configured one)."""
@@ -299,25 +321,29 @@ def reader_zones(settings: Settings, store: Store) -> dict[str | None, ZoneInfo]
     return zones or {None: settings.zone}
 
 
-async def send_waves(ctx: RunContext) -> list[RunSummary]:
+async def send_waves(ctx: RunContext, *, subscribers_csv: Path | None = None) -> list[RunSummary]:
     """One tick of local-time sending (the scheduler's, every quarter hour): send each open
     edition to the readers whose morning has come, and, with a review window, prepare the next
     edition that long before its first wave. An edition with nothing new to do records no run.
     """
     s, store, now = ctx.settings, ctx.store, ctx.now
+    merged = RunSummary(edition_id="")
+    import_subscribers(store, subscribers_csv or s.subscribers_path, merged)  # their zones first
+    for error in merged.subscriber_errors:
+        log.warning("subscriber skipped: %s", error)
     zones = list(reader_zones(s, store).values())
     at = send_time(s.schedule)
     done: list[RunSummary] = []
     for day in open_days(s.schedule, zones, now, grace=s.misfire_grace):
-        waves = [wave_at(day, zone, at) for zone in zones]
-        fresh = any(now - TICK < w <= now for w in waves)
-        review = store.edition_review(day.isoformat())
-        if review is None or review.sealed_at is None or fresh or store.waiting(day.isoformat(), due_by=now):
-            done.append(await run_edition(ctx, day=day, gather_first=review is None))
+        if _wave_work(ctx, day, [wave_at(day, zone, at) for zone in zones]):
+            summary = await run_edition(ctx, day=day, gather_first=False, subscribers_csv=subscribers_csv)
+            if not summary.stories:  # no news at all: not again for an hour
+                store.set_meta(f"empty_edition:{day.isoformat()}", now.isoformat())
+            done.append(summary)
     if s.review > timedelta(0):
         for day in open_days(s.schedule, zones, now, grace=s.misfire_grace, lead=s.review):
             if first_wave(day, zones, at) > now and store.edition(day.isoformat()) is None:
-                done.append(await prepare_edition(ctx, day=day))
+                done.append(await prepare_edition(ctx, day=day, subscribers_csv=subscribers_csv))
     return done
 
 

@@ -91,6 +91,35 @@ def open_days(
     ]
 
 
+def next_wave(schedule: str, zones: Iterable[ZoneInfo], now: datetime) -> datetime | None:
+    """The next time a wave leaves after ``now`` (``None``: the schedule sends on no day soon)."""
+    zones = list(zones)
+    at = send_time(schedule)
+    start = now.astimezone(UTC).date()
+    later = (
+        wave_at(d, z, at)
+        for d in (start + timedelta(days=n) for n in range(-1, 9))
+        if sends_on(schedule, d)
+        for z in zones
+    )
+    return min((w for w in later if w > now), default=None)
+
+
+def review_day(schedule: str, zones: Iterable[ZoneInfo], now: datetime, *, review: timedelta) -> date:
+    """The edition editors are working on: the next one whose first wave is ahead, once its
+    review window (counted back from that first wave) has opened; else the latest one whose
+    first wave has passed (it is going out)."""
+    zones = list(zones)
+    at = send_time(schedule)
+    start = now.astimezone(UTC).date()
+    days = [d for d in (start + timedelta(days=n) for n in range(-2, 9)) if sends_on(schedule, d)]
+    ahead = [d for d in days if first_wave(d, zones, at) > now]
+    if ahead and first_wave(ahead[0], zones, at) - review <= now:
+        return ahead[0]
+    passed = [d for d in days if first_wave(d, zones, at) <= now]
+    return passed[-1] if passed else (ahead[0] if ahead else start)
+
+
 class TickTrigger(CronTrigger):  # type: ignore[misc]
     """Every quarter hour at the schedule's minute (UTC): when waves leave. Pickled as the
     schedule alone, so a persisted job compares equal to the one a restart wants."""

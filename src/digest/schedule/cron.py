@@ -3,6 +3,7 @@ pure time arithmetic the scheduler decides with. Contains no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -11,6 +12,8 @@ from apscheduler.triggers.base import BaseTrigger
 
 from ..config import Settings, human
 from ..crontab import cron_trigger
+from ..waves import TickTrigger
+from ..waves import review_day as waves_review_day
 
 Kind = Literal["prepare", "send"]
 KINDS: tuple[Kind, ...] = ("prepare", "send")  # due together, the prepare is submitted first
@@ -60,8 +63,12 @@ class EditionTrigger(BaseTrigger):  # type: ignore[misc]
     __repr__ = __str__
 
 
-def triggers(settings: Settings) -> dict[Kind, EditionTrigger]:
-    """The send trigger, and the prepare trigger when there is a review window."""
+def triggers(settings: Settings) -> dict[Kind, EditionTrigger | TickTrigger]:
+    """The send trigger, and the prepare trigger when there is a review window. With
+    ``local_time``, the send trigger is the quarter-hour tick of the waves, which also prepares
+    each edition its review window before its first wave."""
+    if settings.local_time:
+        return {"send": TickTrigger(settings.schedule)}
     send = EditionTrigger(settings.schedule, settings.timezone)
     if settings.review <= timedelta(0):
         return {"send": send}
@@ -92,10 +99,13 @@ def last_fire_time(trigger: BaseTrigger, now: datetime, horizon: timedelta) -> d
     return last
 
 
-def review_day(settings: Settings, now: datetime) -> date:
+def review_day(settings: Settings, now: datetime, zones: Sequence[ZoneInfo] = ()) -> date:
     """The edition editors are working on at ``now``: the day of the next send when it is due
     within the review window (a 00:30 send with a 2-hour window is reviewed from 22:30 the day
-    before), else today in the configured timezone. Contains no I/O."""
+    before), else today in the configured timezone. With ``local_time``, the send is the
+    edition's first wave among the readers' ``zones``. Contains no I/O."""
+    if settings.local_time:
+        return waves_review_day(settings.schedule, [*zones] or [settings.zone], now, review=settings.review)
     if settings.review > timedelta(0):
         send = EditionTrigger(settings.schedule, settings.timezone).get_next_fire_time(None, now)
         if send is not None and send - now <= settings.review:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from ..config import human
 from ..pipeline import RunSummary
 from ..store.runs import RunRecord
+from ..waves import TickTrigger
 from .cron import EditionTrigger, Kind, edition_day, last_fire_time
 
 
@@ -45,14 +46,14 @@ class JobPlan:
     """
 
     kind: Kind
-    trigger: EditionTrigger | None
+    trigger: EditionTrigger | TickTrigger | None
     next_run_time: datetime | None
     reason: str
 
 
 def plan_job(
     kind: Kind,
-    wanted: EditionTrigger | None,
+    wanted: EditionTrigger | TickTrigger | None,
     persisted: tuple[object, datetime | None] | None,
     *,
     now: datetime,
@@ -68,6 +69,11 @@ def plan_job(
     """
     if wanted is None:
         return JobPlan(kind, None, None, "no review window" if persisted else "")
+    if isinstance(wanted, TickTrigger):
+        # the waves' tick: every tick sends whatever is due, so catching up is one tick now
+        if persisted is not None and persisted[0] == wanted and persisted[1] is not None:
+            return JobPlan(kind, wanted, None, "resumed")
+        return JobPlan(kind, wanted, now, "local-time waves: a first tick now, then every quarter hour")
     if persisted is not None:
         trigger, next_run_time = persisted
         if trigger == wanted and next_run_time is not None:

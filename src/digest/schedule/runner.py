@@ -24,7 +24,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 
 from ..config import Settings, human
 from ..errors import DigestError
-from ..pipeline import RunContext, RunSummary, prepare_edition, run_edition
+from ..pipeline import RunContext, RunSummary, prepare_edition, run_edition, send_waves
 from ..store import Store
 from .cron import KINDS, Kind, edition_day, grace, triggers
 from .plan import JobPlan, describe, plan_job
@@ -42,6 +42,8 @@ class Editions(Protocol):
     def prepare(self, day: date, *, now: datetime, stop: threading.Event) -> RunSummary: ...
 
     def send(self, day: date, *, now: datetime, stop: threading.Event) -> RunSummary: ...
+
+    def waves(self, *, now: datetime, stop: threading.Event) -> list[RunSummary]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,10 @@ class PipelineEditions:
     def send(self, day: date, *, now: datetime, stop: threading.Event) -> RunSummary:
         ctx = self._context(now, stop)
         return asyncio.run(run_edition(ctx, day=day, subscribers_csv=self.subscribers_csv))
+
+    def waves(self, *, now: datetime, stop: threading.Event) -> list[RunSummary]:
+        ctx = self._context(now, stop)
+        return asyncio.run(send_waves(ctx, subscribers_csv=self.subscribers_csv))
 
 
 # The scheduler of this process, which the persisted jobs' function looks up: a job holds only
@@ -246,6 +252,9 @@ class EditionScheduler:
         now = self.clock()
         with self._lock:
             scheduled = self._run_times.pop(kind, None) or now
+        if self.settings.local_time:
+            self._fire_waves(now)
+            return
         review = self.settings.review
         day = edition_day(kind, scheduled, zone=self.settings.zone, lead=review)
         if self.stopping.is_set():
@@ -279,6 +288,25 @@ class EditionScheduler:
         finally:
             self._finished(kind, day, status)
 
+    def _fire_waves(self, now: datetime) -> None:
+        """One quarter-hour tick of local-time sending: each edition run it made is logged."""
+        if self.stopping.is_set():
+            return
+        status, day = "ok", now.astimezone(self.settings.zone).date()
+        try:
+            for summary in self.editions.waves(now=now, stop=self.stopping):
+                level = logging.WARNING if summary.held or summary.missed else logging.INFO
+                log.log(level, "%s", describe("prepare" if summary.kind == "prepare" else "send", summary))
+                status, day = summary.status, date.fromisoformat(summary.edition_id)
+        except DigestError as exc:
+            status = "failed"
+            log.error("local-time waves failed: %s", exc)
+        except Exception:  # a failed tick must not stop the schedule
+            status = "failed"
+            log.exception("local-time waves failed")
+        finally:
+            self._finished("send", day, status)
+
     def _finished(self, kind: Kind, day: date, status: str) -> None:
         with self._lock:
             self._last = {
@@ -299,6 +327,11 @@ class EditionScheduler:
         """APScheduler skipped a run beyond its grace: say so, and record it for ``digest status``."""
         kind = cast("Kind", event.job_id)
         scheduled: datetime = event.scheduled_run_time
+        if self.settings.local_time:  # the next tick sends what is due, and records what was missed
+            log.warning(
+                "local-time waves: the tick of %s was missed; the next one catches up", _iso(scheduled)
+            )
+            return
         day = edition_day(kind, scheduled, zone=self.settings.zone, lead=self.settings.review)
         late = human(self.clock() - scheduled)
         limit = human(grace(kind, self.settings))
