@@ -57,6 +57,12 @@ class RunContext:
         return self.transport_url or self.settings.transport_url()
 
     @property
+    def due_by(self) -> datetime | None:
+        """What is due to go out: with local-time sending, the waves that left by ``now``;
+        otherwise everything planned (``None``)."""
+        return self.now if self.settings.local_time else None
+
+    @property
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 

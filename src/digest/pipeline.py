@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,8 +37,10 @@ __all__ = [
     "Progress",
     "RunContext",
     "RunSummary",
+    "Wave",
     "approve_edition",
     "edition_day",
+    "edition_waves",
     "prepare_edition",
     "preview_edition",
     "run_edition",
@@ -269,12 +272,12 @@ async def _send(
     counts = store.delivery_counts(edition.id, active_only=True)
     summary.subscribers_active = store.count_subscribers(active_only=True)
     summary.already_sent = counts.get("sent", 0)
-    todo = sum(store.waiting(edition.id, due_by=ctx.now).values())
+    todo = sum(store.waiting(edition.id, due_by=ctx.due_by).values())
     if todo:
         if ctx.progress.stage:
             ctx.progress.stage("deliver", todo)
         apply_send(summary, await send_edition(ctx, edition, lease))
-    summary.waiting = store.waiting(edition.id, due_by=ctx.now)
+    summary.waiting = store.waiting(edition.id, due_by=ctx.due_by)
     summary.stopped = ctx.stopping and bool(summary.waiting)
 
 
@@ -288,6 +291,30 @@ def waves_due(ctx: RunContext, day: date) -> list[tuple[str | None, datetime]] |
     at = send_time(s.schedule)
     found = [(name, wave_at(day, zone, at)) for name, zone in reader_zones(s, ctx.store).items()]
     return [(name, when) for name, when in found if when <= ctx.now]
+
+
+@dataclass(frozen=True, slots=True)
+class Wave:
+    """One wave of an edition (local-time sending): when it leaves, whose morning it is, and
+    where its deliveries stand (none yet: it has not left)."""
+
+    at: datetime
+    zones: tuple[str, ...]
+    counts: dict[str, int]
+
+
+def edition_waves(settings: Settings, store: Store, day: date) -> list[Wave]:
+    """The waves of edition ``day``, in time order: those that left, from the ledger, and those
+    still to come, from the readers' timezones (``digest status``, the desk)."""
+    at = send_time(settings.schedule)
+    zones: dict[datetime, list[str]] = {}
+    for name, zone in reader_zones(settings, store).items():
+        zones.setdefault(wave_at(day, zone, at), []).append(name or settings.timezone)
+    counts = dict(store.waves(day.isoformat()))
+    return [
+        Wave(when, tuple(sorted(set(zones.get(when, [])))), counts.get(when, {}))
+        for when in sorted(set(zones) | set(counts))
+    ]
 
 
 def _wave_work(ctx: RunContext, day: date, waves: list[datetime]) -> bool:

@@ -196,7 +196,9 @@ async def _messages(
     """The messages of this worker's claims, rendered as they are claimed."""
     store, batch = ctx.store, ctx.settings.delivery.batch
     while not stopped():
-        claims = await asyncio.to_thread(store.claim_batch, lease.id, edition.id, limit=batch, due_by=ctx.now)
+        claims = await asyncio.to_thread(
+            store.claim_batch, lease.id, edition.id, limit=batch, due_by=ctx.due_by
+        )
         if not claims:
             if not await asyncio.to_thread(store.in_flight, edition.id, besides=lease.id):
                 return
@@ -276,7 +278,8 @@ async def work(
         while not (ctx.stopping or lease.lost.is_set()):
             now = clock()
             since = now - ctx.settings.delivery.send_within
-            editions = await asyncio.to_thread(ctx.store.editions_to_send, sealed_since=since, due_by=now)
+            due_by = now if ctx.settings.local_time else None
+            editions = await asyncio.to_thread(ctx.store.editions_to_send, sealed_since=since, due_by=due_by)
             for edition_id in editions:
                 report.runs.append(await _work_on(ctx.but(now=now), edition_id, lease))
             if not editions:
@@ -298,7 +301,7 @@ async def _work_on(ctx: RunContext, edition_id: str, lease: Lease) -> RunSummary
         summary.stories = len(edition.stories)
         sent = await send_edition(ctx, edition, lease)
         apply_send(summary, sent)
-        summary.waiting = ctx.store.waiting(edition_id, due_by=ctx.now)
+        summary.waiting = ctx.store.waiting(edition_id, due_by=ctx.due_by)
         summary.stopped = ctx.stopping
     d = summary.delivery
     log.info(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -20,6 +21,8 @@ from rich.table import Table
 from ..config import Settings
 from ..errors import StoreMissing
 from ..models import FeedState
+from ..pipeline import Wave, edition_waves, reader_zones
+from ..schedule.cron import review_day
 from ..store import Store
 from ..store.ledger import DeliveryRecord
 from ..store.review import EditionReview
@@ -40,9 +43,16 @@ class Facts:
     reviews: list[EditionReview] = field(default_factory=list)
     scheduler: dict[str, Any] | None = None
     workers: list[WorkerRecord] = field(default_factory=list)
+    wave_day: str | None = None  # local-time sending: the edition whose waves are shown
+    waves: list[Wave] = field(default_factory=list)
 
     @classmethod
-    def read(cls, store: Store, limit: int) -> Facts:
+    def read(cls, store: Store, limit: int, settings: Settings) -> Facts:
+        wave_day, waves = None, []
+        if settings.local_time:
+            zones = list(reader_zones(settings, store).values())
+            day = review_day(settings, datetime.now(UTC), zones)
+            wave_day, waves = day.isoformat(), edition_waves(settings, store, day)
         runs = store.recent_runs(limit)
         editions = list(dict.fromkeys(r.edition_id for r in runs))
         found = store.delivery_counts_of(editions)
@@ -54,6 +64,8 @@ class Facts:
             reviews=store.edition_reviews(limit=5),
             scheduler=_scheduler_state(store.get_meta("scheduler")),
             workers=store.workers(limit=WORKERS_SHOWN),
+            wave_day=wave_day,
+            waves=waves,
         )
 
 
@@ -73,7 +85,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     names = feed_names(s)
     try:
         with used.open(announce=not as_json, read_only=True) as store:
-            facts = Facts.read(store, limit)
+            facts = Facts.read(store, limit, s)
     except StoreMissing:  # nothing has run here yet; a read-only command creates nothing
         facts = Facts()
         if not as_json:
@@ -93,6 +105,14 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
             }
             for r in runs
         ],
+        "waves": {
+            "edition": facts.wave_day,
+            "waves": [
+                {"at": w.at.isoformat(), "zones": list(w.zones), "deliveries": w.counts} for w in facts.waves
+            ],
+        }
+        if facts.wave_day
+        else None,
         "workers": [
             {
                 "id": w.id,
@@ -166,6 +186,8 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         )
     if runs:
         out.print(t)
+    if facts.waves:
+        out.print(_waves_table(facts.wave_day or "", facts.waves, s.zone))
     if workers:
         out.print(_workers_table(workers))
     if reviews:
@@ -185,6 +207,27 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         out.print(ft)
     if feeds:
         out.print(_feeds_table(feeds.values(), names))
+
+
+def _waves_table(day: str, waves: Iterable[Wave], zone: ZoneInfo) -> Table:
+    """Local-time sending: the edition's waves, each at its readers' morning; those that left
+    with what they delivered, the next marked."""
+    now = datetime.now(UTC)
+    upcoming = [w.at for w in waves if w.at > now]
+    table = Table(title=f"Waves of edition {day} (each reader at the send time in their own zone)")
+    for col in ("leaves", "here", "readers in", "sent", "pending", "missed"):
+        table.add_column(col, justify="right" if col in ("sent", "pending", "missed") else "left")
+    for w in waves:
+        mark = " (next)" if upcoming and w.at == upcoming[0] else ""
+        table.add_row(
+            w.at.strftime("%Y-%m-%d %H:%M UTC") + mark,
+            w.at.astimezone(zone).strftime("%a %H:%M %Z"),
+            escape(", ".join(w.zones)) or "-",
+            str(w.counts.get("sent", 0)),
+            str(w.counts.get("pending", 0) + w.counts.get("sending", 0)) if w.at <= now else "-",
+            str(w.counts.get("missed", 0)),
+        )
+    return table
 
 
 WORKERS_SHOWN = 10  # the latest processes that ran or sent: a run, a worker, the scheduler's runs

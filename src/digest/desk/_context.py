@@ -7,7 +7,7 @@ import hmac
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -20,9 +20,11 @@ from ..config import Settings
 from ..context import RunContext
 from ..deliver import shown_transport
 from ..errors import DeliveryError, DigestError, InputError
-from ..schedule.cron import review_day
+from ..pipeline import edition_waves, reader_zones
+from ..schedule.cron import EditionTrigger, review_day
 from ..store import Store
 from ..store.review import EditionConflict, EditionMissing, EditionSealed
+from ..waves import send_time
 from ._guard import ACTOR_KEY, DEFAULT_ACTOR, form_token, same_origin
 
 NOTICE_COOKIE = "digest_desk_notice"
@@ -82,8 +84,29 @@ class Desk:
     def today(self) -> date:
         """The edition editors are working on now: the next send's day once its review window
         has opened (a 00:30 send with ``review = "2h"`` is prepared from 22:30 the day before,
-        as ``digest schedule`` does), else today in the configured timezone."""
-        return review_day(self.settings, self.clock())
+        as ``digest schedule`` does), else today in the configured timezone. With local-time
+        sending the send is the edition's first wave."""
+        zones = list(reader_zones(self.settings, self.store).values()) if self.settings.local_time else []
+        return review_day(self.settings, self.clock(), zones)
+
+    def goes_out(self, day: date) -> str:
+        """When the edition of ``day`` goes out, in words: its send time, or with local-time
+        sending its first and last waves (approval is needed before the first)."""
+        s = self.settings
+        if not s.local_time:
+            send = EditionTrigger(s.schedule, s.timezone).get_next_fire_time(
+                None, datetime.combine(day, time(0), s.zone)
+            )
+            return f"Goes out {send:%Y-%m-%d %H:%M %Z}." if send is not None else ""
+        waves = edition_waves(s, self.store, day)
+        if not waves:
+            return ""
+        first, last = waves[0], waves[-1]
+        return (
+            f"Goes out in {len(waves)} waves, each reader at {send_time(s.schedule):%H:%M} their own time: "
+            f"the first leaves {first.at:%Y-%m-%d %H:%M UTC} ({', '.join(first.zones)}), "
+            f"the last {last.at:%Y-%m-%d %H:%M UTC} ({', '.join(last.zones)})."
+        )
 
     def day_word(self, day: date) -> str:
         """``day`` as the prepare button says it: "today" or "tomorrow" (in the review window)."""
@@ -120,6 +143,7 @@ class Desk:
             "today": today.isoformat(),
             "day_word": self.day_word(today),
             "sends_via": self.sends_via,
+            "goes_out": self.goes_out(today),
         }
         html = self.pages.get_template(name).render({**base, **context})
         response = HTMLResponse(html, status_code=status)

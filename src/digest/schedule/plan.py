@@ -123,7 +123,10 @@ def describe(kind: Kind, summary: RunSummary) -> str:
         return f"{ed}: stopped after sending to {d.sent if d else 0}; the rest stay pending for the next run"
     if not summary.stories:
         return f"{ed}: nothing to send: no stories in the window{feeds}"
+    if d is None and summary.missed:
+        return f"{ed}: {summary.missed} readers' wave passed beyond the grace: missed{feeds}"
     if d is None:
         return f"{ed}: nothing to send: all {summary.subscribers_active} active subscribers have it{feeds}"
     aborted = f"; sending stopped: {d.aborted}" if d.aborted else ""
-    return f"{ed}: sent to {d.sent}, failed {d.failed + len(summary.render_failed)}{aborted}{feeds}"
+    missed = f"; {summary.missed} readers' wave passed beyond the grace: missed" if summary.missed else ""
+    return f"{ed}: sent to {d.sent}, failed {d.failed + len(summary.render_failed)}{aborted}{missed}{feeds}"

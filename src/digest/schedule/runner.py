@@ -24,8 +24,9 @@ from apscheduler.schedulers.base import STATE_STOPPED
 
 from ..config import Settings, human
 from ..errors import DigestError
-from ..pipeline import RunContext, RunSummary, prepare_edition, run_edition, send_waves
+from ..pipeline import RunContext, RunSummary, prepare_edition, reader_zones, run_edition, send_waves
 from ..store import Store
+from ..waves import next_wave
 from .cron import KINDS, Kind, edition_day, grace, triggers
 from .plan import JobPlan, describe, plan_job
 
@@ -221,6 +222,9 @@ class EditionScheduler:
         now = self.clock()
 
         def upcoming(kind: Kind) -> str | None:
+            if self.settings.local_time:  # the next wave, not the next quarter-hour tick
+                zones = reader_zones(self.settings, self.store).values()
+                return _iso(next_wave(self.settings.schedule, zones, now)) if kind == "send" else None
             trigger = self.triggers.get(kind)
             return _iso(trigger.get_next_fire_time(None, now)) if trigger else None
 
