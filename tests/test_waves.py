@@ -249,3 +249,42 @@ def test_the_tick_fires_every_quarter_hour_at_the_schedules_minute_and_pickles_a
     )
     assert pickle.loads(pickle.dumps(tick)) == tick
     assert tick != TickTrigger("0 7 * * *")
+
+
+def test_status_and_the_desk_show_the_waves_of_the_current_edition(tmp_path: Path, store_url: str) -> None:
+    from digest.cli.status import Facts
+
+    day = date(2027, 6, 15)
+    settings = project(tmp_path / "p", store_url, READERS, day, 2)
+    noon = datetime(2027, 6, 15, 12, 0, tzinfo=UTC)  # London and New York have it; not Los Angeles
+    with smtp_server(Recorder()) as server, open_store(settings.store_url) as store:
+        drive(settings, store, server, ticks(datetime(2027, 6, 14, 20, tzinfo=UTC), noon))
+        facts = Facts.read(store, 10, settings, noon)
+        zones = {w.at: (w.zones, w.counts) for w in facts.waves}
+    assert facts.wave_day == "2027-06-15"
+    assert zones[datetime(2027, 6, 15, 11, tzinfo=UTC)] == (("America/New_York",), {"sent": 1})
+    assert zones[datetime(2027, 6, 15, 6, tzinfo=UTC)] == (("Europe/London",), {"sent": 1})
+    assert zones[datetime(2027, 6, 15, 14, tzinfo=UTC)] == (("America/Los_Angeles",), {})  # still to come
+
+
+def test_the_desk_says_when_the_first_wave_leaves_and_to_approve_before_it(
+    tmp_path: Path, store_url: str
+) -> None:
+    from starlette.testclient import TestClient
+
+    from digest.desk import create_app
+
+    day = date(2027, 6, 15)
+    settings = project(tmp_path / "p", store_url, READERS, day, 2)
+    settings = settings.model_copy(update={"approval": "required", "review": timedelta(hours=1)})
+    before = datetime(2027, 6, 14, 20, 30, tzinfo=UTC)  # Sydney's 07:00 of the 15th is 21:00 UTC
+    with smtp_server(Recorder()) as server, open_store(settings.store_url) as store:
+        drive(settings, store, server, ticks(datetime(2027, 6, 14, 19, 45, tzinfo=UTC), before))
+        assert store.edition(day.isoformat()) is not None  # prepared an hour before the first wave
+        app = create_app(settings, store, environ={"DIGEST_SECRET": "s"}, clock=lambda: before)
+        page = TestClient(app, base_url="http://127.0.0.1").get("/").text
+        assert server.handler.received == []
+    assert "Goes out in 5 waves, each reader at 07:00 their own time" in page
+    assert "the first leaves 2027-06-14 21:00 UTC (Australia/Sydney)" in page
+    assert "the last 2027-06-15 14:00 UTC (America/Los_Angeles)" in page
+    assert "Approve it before then." in page

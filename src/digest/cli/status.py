@@ -47,11 +47,11 @@ class Facts:
     waves: list[Wave] = field(default_factory=list)
 
     @classmethod
-    def read(cls, store: Store, limit: int, settings: Settings) -> Facts:
+    def read(cls, store: Store, limit: int, settings: Settings, now: datetime) -> Facts:
         wave_day, waves = None, []
         if settings.local_time:
             zones = list(reader_zones(settings, store).values())
-            day = review_day(settings, datetime.now(UTC), zones)
+            day = review_day(settings, now, zones)
             wave_day, waves = day.isoformat(), edition_waves(settings, store, day)
         runs = store.recent_runs(limit)
         editions = list(dict.fromkeys(r.edition_id for r in runs))
@@ -85,7 +85,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     names = feed_names(s)
     try:
         with used.open(announce=not as_json, read_only=True) as store:
-            facts = Facts.read(store, limit, s)
+            facts = Facts.read(store, limit, s, datetime.now(UTC))
     except StoreMissing:  # nothing has run here yet; a read-only command creates nothing
         facts = Facts()
         if not as_json:
