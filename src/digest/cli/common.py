@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, ParamSpec, TypeVar
@@ -19,6 +20,7 @@ import click
 from rich.console import Console
 
 from ..config import ConfigMissing, Settings, default_settings, find_config, load_config
+from ..context import RunContext
 from ..errors import DigestError
 from ..store import Store, open_store
 from ..store.core import shown_url
@@ -125,6 +127,19 @@ class Setup:
         return open_store(
             self.store_url, pool=self.settings.store_pool, create=not read_only, read_only=read_only
         )
+
+
+def run_context(used: Setup, store: Store, *, transport: str | None = None, **more: Any) -> RunContext:
+    """What the pipeline is given for a command run now: the settings, the store, this process's
+    environment, the ``--transport`` override (a relative ``file:`` folder read from here)."""
+    return RunContext(
+        used.settings,
+        store,
+        now=datetime.now(UTC),
+        environ=os.environ,
+        transport_url=transport_url(transport),
+        **more,
+    )
 
 
 def setup(config_path: Path | None, db: str | None, *, store_only: bool = False, **overrides: Any) -> Setup:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from rich.markup import escape
 
 from ..errors import InputError
 from ..models import Edition
-from ..pipeline import RunContext, approve_edition, prepare_edition
+from ..pipeline import approve_edition, prepare_edition
 from ..schedule.cron import review_day
 from ..serialize import edition_from_dict, edition_to_dict
 from ..store import Store
@@ -23,11 +22,11 @@ from .common import (
     console,
     db_option,
     handle_errors,
+    run_context,
     setup,
     store_db_option,
     subscribers_option,
     transport_option,
-    transport_url,
 )
 from .display import counts_in_words, print_summary, progress_bars, review_line
 from .run import day_option
@@ -111,7 +110,7 @@ def prepare(config_path: Path | None, subscribers: Path | None, db: str | None, 
     the_day = day.date() if day else review_day(used.settings, now)
     out = console()
     with used.open() as store, progress_bars(out) as progress:
-        ctx = RunContext(used.settings, store, now=now, environ=os.environ, progress=progress)
+        ctx = run_context(used, store, progress=progress)
         summary = asyncio.run(prepare_edition(ctx, day=the_day, subscribers_csv=subscribers))
     if summary.reused_edition:
         out.print(f"Edition {summary.edition_id} was already on record; left as it is.")
@@ -190,14 +189,7 @@ def approve(
     out = console()
     with used.open() as store:
         _recorded(store, the_day.isoformat())
-        ctx = RunContext(
-            used.settings,
-            store,
-            now=datetime.now(UTC),
-            environ=os.environ,
-            transport_url=transport_url(transport),
-            trigger=actor,
-        )
+        ctx = run_context(used, store, transport=transport, trigger=actor)
         summary = asyncio.run(approve_edition(ctx, day=the_day, revision=None))
     if summary is None:
         out.print(f"Edition {the_day.isoformat()} approved; it goes out at its send time.")

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from ..pipeline import RunContext, preview_edition, run_edition
+from ..pipeline import preview_edition, run_edition
 from .common import (
     config_option,
     console,
     db_option,
     handle_errors,
+    run_context,
     setup,
     stop_signals,
     subscribers_option,
     transport_option,
-    transport_url,
 )
 from .display import print_summary, progress_bars
 
@@ -61,15 +60,7 @@ def run(
         progress_bars(out, enabled=not quiet) as progress,
         stop_signals() as stop,
     ):
-        ctx = RunContext(
-            used.settings,
-            store,
-            now=datetime.now(UTC),
-            environ=os.environ,
-            transport_url=transport_url(transport),
-            progress=progress,
-            stop=stop,
-        )
+        ctx = run_context(used, store, transport=transport, progress=progress, stop=stop)
         summary = asyncio.run(run_edition(ctx, day=day.date() if day else None, subscribers_csv=subscribers))
     if not quiet:
         print_summary(out, summary)
@@ -104,7 +95,7 @@ def preview(
             subscriber = next((x for x in store.subscribers() if x.email == email.strip().lower()), None)
             if subscriber is None:
                 raise click.UsageError(f"--email {email}: no such subscriber in the store")
-        ctx = RunContext(used.settings, store, now=datetime.now(UTC), environ=os.environ, progress=progress)
+        ctx = run_context(used, store, progress=progress)
         edition, sub, rendered = asyncio.run(
             preview_edition(ctx, day=day.date() if day else None, subscriber=subscriber)
         )

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from ..context import RunContext
 from ..sending import work
 from ..store import open_store
 from ..store.schema import MIGRATIONS
@@ -19,11 +16,11 @@ from .common import (
     console,
     db_option,
     handle_errors,
+    run_context,
     setup,
     shown_store,
     stop_signals,
     transport_option,
-    transport_url,
 )
 from .display import print_summary
 
@@ -82,16 +79,8 @@ def worker(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     out = console()
     with used.open() as store, stop_signals() as stop:
-        ctx = RunContext(
-            used.settings,
-            store,
-            now=datetime.now(UTC),
-            environ=os.environ,
-            transport_url=transport_url(transport),
-            trigger=f"worker {name}" if name else "worker",
-            stop=stop,
-            worker_name=name,
-        )
+        who = f"worker {name}" if name else "worker"
+        ctx = run_context(used, store, transport=transport, trigger=who, stop=stop, worker_name=name)
         report = asyncio.run(work(ctx, once=once))
     for summary in report.runs:
         print_summary(out, summary)
