@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import re
 
-from .language import STOP_WORDS
+from .language import ABBREVIATIONS, STOP_WORDS
 
 # A full stop after a lower-case word of three letters or more, then a capital: a sentence end.
 _MISSED_STOP = re.compile(r"(?<=[a-z]{3}[.!?]) (?=[\"“‘']?[A-Z])")
-_NOT_ENDS = frozenset(re.findall(r"\S+", "etc approx est vol vs inc corp ltd dept govt gov sen rep"))
+_NOT_ENDS = (
+    frozenset(re.findall(r"\S+", "etc approx est vol vs inc corp ltd dept govt gov sen rep"))
+    | ABBREVIATIONS["en"]
+)
+# "… at 2 p.m. Officials said …": the clock's full stop ends the sentence too (not before a day,
+# a month or a time zone: "at 9 a.m. Monday", "7 p.m. Eastern").
+_CLOCK_STOP = re.compile(
+    r"(?<=\b[ap]\.m\.) (?=(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February"
+    r"|March|April|May|June|July|August|September|October|November|December|Eastern|Pacific|Central"
+    r"|Mountain|Local|GMT|BST|CET|ET|EST|PT|PST|UTC)\b)[A-Z][a-z]+ [a-z])"
+)
 # A determiner, pronoun or opener starting a new sentence ("… at the hotel The boy was …";
 # "The" even after a capitalised word: "… say ISIS The video shows …"), or, after a lower-case
 # word, a caption label ("… over its peers Proud mum: Jean …").
@@ -92,6 +102,7 @@ def _cuts(sentence: str) -> list[tuple[int, bool]]:
         for m in _MISSED_STOP.finditer(sentence)
         if sentence[: m.start()].rsplit(None, 1)[-1].rstrip(".!?").casefold() not in _NOT_ENDS
     ]
+    cuts += [(m.start(), True) for m in _CLOCK_STOP.finditer(sentence)]
     cuts += [(m.start(), False) for m in _THE.finditer(sentence)]
     cuts += [
         (m.start(), False)

@@ -1,0 +1,103 @@
+"""Key points that read on their own: who "he" or "she" is, and openers that point elsewhere.
+
+A key point is read without the sentence before it. An opening "He" or "She" is replaced by
+the person the story last named as a subject ("She was 88." → "Dr. Ada Kimathi was 88."); an
+opening "It", "They", "This…", a possessive, or a pronoun before any name ("The question is
+whether it…") points at something the reader cannot see, and such a sentence is not used. The
+same holds in German, French and Spanish. Connectives ("However,", "Después,") are trimmed by
+:func:`.compress.compress`. Contains no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .units import word_weight
+
+_TITLES = (
+    r"(?:Dr|Prof|Mr|Mrs|Ms|Mme|Mlle|M|Sr|Sra|Herr|Frau|Sir|Dame|Lord|Lady|Gen|Col|Capt|Sgt|Rev|Judge"
+    r"|Justice|President|Senator|Governor|Mayor|Councillor|Chief Justice|Prime Minister|Minister)\.?"
+)
+_CAP = r"[A-ZÀ-Ý][\w'’-]*[a-zà-ÿ][\w'’-]*"
+# "Dr. Ada Kimathi, …", "Carvalho, 44, …", "Mr. Hale conceded…": a named subject at the start.
+_NAMED_START = re.compile(rf"^(?P<name>(?:{_TITLES}\s)?{_CAP}(?:\s{_CAP}){{0,2}})(?=,|\s[a-z])")
+_NOT_NAMES = frozenset(
+    re.findall(
+        r"\S+",
+        """The A An This That These Those There Here It Its He She They We I You His Her Their Our
+        In On At After Before When While As But And Or So Yet If Although Though Since Until With
+        Without For From By Of To Some Many Most All Both Each Every No None Several Other Others
+        Le La Les Un Une Des Il Elle Ils Elles Der Die Das Ein Eine Er Sie Es El Los Las Una Él Ella
+        Ellos Ellas Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday""",
+    )
+)
+_LABEL = re.compile(r"^(?:[A-Z][\w'’-]*\s){0,3}[A-Z][\w'’-]*:\s")  # a glued caption's label
+_HE_SHE = re.compile(r"^(?:He|She|Él|Ella|Il|Elle|Er)\s(?=[a-zà-ÿ])")
+# Openers whose referent is in another sentence.
+_BACKWARD = re.compile(
+    r"^(?:It|Its|It's|They|Them|Their|They're|His|Her|Him|We|Our|This|That|These|Those|Such|Both"
+    r"|Ils|Elles|Leur|Leurs|Ce|Cette|Ces|Cela|Ça|Celui|Celle|Sie|Es|Ihr|Ihre|Sein|Seine|Dies|Diese"
+    r"|Dieser|Dieses|Ellos|Ellas|Su|Sus|Esto|Esta|Este|Estos|Estas|Eso|Esa|Ese)\b"
+)
+# Pronouns for a person, and for a thing or a group, read before anything they could stand for.
+_PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|il|elle|lui|er|ihm|ihn|sein|seine|él|ella)\b")
+# "The question is whether it…": a subject pronoun after a conjunction, nothing named before it.
+_THING = re.compile(
+    r"\b(?:whether|if|that|because|when|as|while|since|although|though|but|and|si|que|quand|parce que"
+    r"|ob|dass|weil|wenn|als|porque|cuando)\s+(?:it|they|ils|elles|es|sie|ellos|ellas)\b"
+)
+_SUBJECT = re.compile(r"(?<=[\s,])(?:he|she)(?=\s[a-z])")
+_NAME_WORD = re.compile(rf"\s{_CAP}")
+_ANCHOR = re.compile(rf"\d|(?:^|\s){_CAP}")
+_RARE = 3.5  # word_weight of a word rarer than zipf 3.5
+_HEAD_WORDS = 6  # a pronoun this early, with nothing named before it, points backwards
+
+
+def named_subject(sentence: str) -> str | None:
+    """The name a sentence opens with, when it opens with one ("Dr. Ada Kimathi", "Carvalho")."""
+    m = _NAMED_START.match(_LABEL.sub("", sentence, count=1))
+    if m is None:
+        return None
+    name = m.group("name")
+    first = name.split()[0].rstrip(".")
+    if first in _NOT_NAMES:
+        return None
+    # one word alone is a name only when it is no common word ("Carvalho", not "Survival")
+    if " " not in name and word_weight(name.casefold(), "en") < _RARE:
+        return None
+    return name
+
+
+def full_name(name: str | None, known: list[str]) -> str | None:
+    """A surname alone ("Oduya") as the full name the story gave before ("Marta Oduya")."""
+    if name is None or " " in name:
+        return name
+    return next((k for k in reversed(known) if k.endswith(" " + name)), name)
+
+
+def resolve(sentence: str, name: str | None) -> str:
+    """The sentence with the "he" or "she" of its first words replaced by ``name`` (the person
+    the story last named as a subject), when nothing named comes before it."""
+    if not name:
+        return sentence
+    if _HE_SHE.match(sentence):
+        return _HE_SHE.sub(f"{name} ", sentence, count=1)
+    head = " ".join(sentence.split()[:_HEAD_WORDS])
+    m = _SUBJECT.search(head)
+    if m and not _NAME_WORD.search(head[: m.start()]):  # "In 1991 she founded…"
+        return sentence[: m.start()] + name + sentence[m.end() :]
+    return sentence
+
+
+def stands_alone(sentence: str) -> bool:
+    """Whether a sentence reads without the one before it: no opening pronoun, demonstrative or
+    possessive, and no pronoun in its first words before a name (or, for "it" and "they", a
+    number or a name) it could stand for."""
+    if _BACKWARD.match(sentence) or _HE_SHE.match(sentence):
+        return False
+    head = " " + " ".join(sentence.split()[:_HEAD_WORDS])
+    person = _PERSON.search(head)
+    if person and not _NAME_WORD.search(head[: person.start()][2:]):
+        return False
+    thing = _THING.search(head)
+    return not (thing and not _ANCHOR.search(head[: thing.start()].split(None, 1)[-1]))

@@ -1,0 +1,129 @@
+"""Content units: what a sentence tells, as weighted words and numbers.
+
+A key point is worth what it adds to the story: the rare words and the figures it carries that
+the summary and the other points do not. A word's weight is its rarity in the language
+(wordfreq's frequency lists, shipped inside the package: no download), so "trichloroethylene"
+and "1,140" count for more than "said" or "people". Numbers are read in the formats of the four
+languages ("1,204", "1 200", "3,5 %", "6.2") and count as one unit each. Contains no I/O beyond
+reading wordfreq's bundled list once per language.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.util
+import re
+from pathlib import Path
+
+from .language import STOP_WORDS, _stem
+
+_NUMBER = re.compile(
+    r"(?<![\w.,])\d{1,3}(?:[ ,.]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)?(?:[-–]\d+(?![\d.,]\d))?"
+)
+_DIGIT = re.compile(r"\d")
+_CLOCK = re.compile(r"(?i)\b\d{1,2}(?:[:.h]\d{2})?\s?(?:[ap]\.?m\b\.?|h\b|uhr\b)")
+_TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # apostrophes split: "l'embauche", "Haven's"
+_UNKNOWN_ZIPF = 2.5  # a word missing from the list is rarer than its cut-off (zipf 3)
+NUMBER_WEIGHT = 4.5
+_MAX_WEIGHT = 4.5
+_MIN_WEIGHT = 0.3
+
+
+@functools.lru_cache(maxsize=8)
+def _zipf_table(lang: str) -> dict[str, float]:
+    """Word → Zipf frequency (log10 per billion words) from wordfreq's small list for ``lang``.
+
+    Reads the bundled file directly (format "cBpack": bucket i holds the words of frequency
+    10^(-i/100)): importing wordfreq itself costs ten times more start-up than the list.
+    """
+    try:
+        import msgpack
+
+        spec = importlib.util.find_spec("wordfreq")  # finds the package without importing it
+        if spec is None or spec.origin is None:
+            raise ImportError("wordfreq")
+        path = Path(spec.origin).parent / "data" / f"small_{lang}.msgpack.gz"
+        with gzip.open(path) as fh:
+            data = msgpack.load(fh, raw=False)
+        return {w: 9.0 - i / 100 for i, bucket in enumerate(data[1:]) for w in bucket}
+    except (OSError, ValueError, ImportError, TypeError):  # pragma: no cover - a changed layout
+        try:
+            import wordfreq
+
+            return {w: 9.0 + _log10(f) for w, f in wordfreq.get_frequency_dict(lang, "small").items()}
+        except (LookupError, ImportError):
+            return {}
+
+
+def _log10(x: float) -> float:
+    import math
+
+    return math.log10(x) if x > 0 else -9.0
+
+
+@functools.lru_cache(maxsize=131072)
+def word_weight(word: str, lang: str) -> float:
+    """How much a word tells: 7 minus its Zipf frequency, within [0.3, 4.5]."""
+    zipf = _zipf_table(lang if lang in ("en", "de", "fr", "es") else "en").get(word, _UNKNOWN_ZIPF)
+    return min(_MAX_WEIGHT, max(_MIN_WEIGHT, 7.0 - zipf))
+
+
+def number_key(text: str) -> str:
+    """A number as one unit whatever its format: "1,204", "1 204" → "1204"; "3,5" → "3.5"."""
+    if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+", text):
+        return re.sub(r"\D", "", text)
+    return text.replace(",", ".")
+
+
+def numbers(sentence: str) -> list[str]:
+    """The numbers a sentence states, as unit keys."""
+    return [number_key(m.group()) for m in _NUMBER.finditer(sentence)]
+
+
+_WORDS: dict[str, dict[str, tuple[str, float, bool]]] = {}  # per language: word → _word(word)
+
+
+def _word(word: str, lang: str) -> tuple[str, float, bool]:
+    """A word's unit key (``""`` for a stop word), its weight, and whether it may be part of a
+    name (capitalised, no stop word). Cached per language: the hot path of condensing."""
+    cache = _WORDS.setdefault(lang, {})
+    found = cache.get(word)
+    if found is None:
+        low = word.casefold()
+        stop = low in STOP_WORDS.get(lang, STOP_WORDS["en"])
+        key = "" if stop or len(low) < 3 else _stem(low, lang)
+        found = (key, word_weight(low, lang), word[:1].isupper() and not stop)
+        if len(cache) < 500_000:
+            cache[word] = found
+    return found
+
+
+def units(sentence: str, lang: str) -> dict[str, float]:
+    """The content units of a sentence with their weights: stems of its non-stop words and its
+    numbers. A stem keeps the weight of its rarest form. A name ("Councillor Dana Whitlock") is
+    one unit, keyed by its last word, so that a later "Whitlock" tells nothing new and a long
+    name weighs no more than a short one."""
+    out: dict[str, float] = {}
+    run_key, run_weight = "", 0.0
+    for i, word in enumerate(_TOKEN.findall(sentence)):
+        key, weight, cap = _word(word, lang)
+        if cap and i > 0:
+            run_key, run_weight = key or _stem(word.casefold(), lang), max(run_weight, weight)
+            continue
+        if run_key:
+            _add(out, run_key, run_weight)
+            run_key, run_weight = "", 0.0
+        if key:
+            _add(out, key, weight)
+    if run_key:
+        _add(out, run_key, run_weight)
+    if _DIGIT.search(sentence):
+        for n in numbers(_CLOCK.sub("", sentence)):  # "at 2 p.m." tells when, not a figure
+            out["#" + n] = NUMBER_WEIGHT
+    return out
+
+
+def _add(out: dict[str, float], key: str, weight: float) -> None:
+    if weight > out.get(key, 0.0):
+        out[key] = weight
