@@ -98,6 +98,7 @@ def test_a_pronoun_is_named_or_the_sentence_is_not_used() -> None:
         ("Its shares fell 4% on Tuesday.", False),
         ("These changes take effect in June.", False),
         ("For the past three years her team has tested the vaccine.", False),
+        ("In early trials it prevented most infections.", False),
         ("The council said it would appeal the ruling.", True),
         ("Dr. Ana Ruiz said her team would publish the data in May.", True),
         ("The plant closed in 2009 after 40 years.", True),

@@ -16,6 +16,7 @@ _CONNECTIVES = {
     "en": r"however|meanwhile|but|and|also|in addition|additionally|moreover|furthermore|still|yet|so"
     r"|now|instead|indeed|in fact|as a result|in turn|similarly|likewise|nonetheless|nevertheless"
     r"|at the same time|on the other hand|in the meantime|by contrast|for (?:its|his|her|their) part"
+    r"|afterwards"
     r"|separately|overall|then|thus|therefore|of course|besides|otherwise|again",
     "de": r"aber|doch|jedoch|allerdings|außerdem|zudem|und|auch|trotzdem|dennoch|indes|inzwischen"
     r"|unterdessen|darüber hinaus|dabei|daher|deshalb|so",
@@ -26,7 +27,7 @@ _CONNECTIVES = {
 }
 # Openers that are connectives only when a comma follows ("Después, …", not "Después de …").
 _WITH_COMMA = {
-    "en": r"then|later|afterwards|after that|earlier|since then|in response|elsewhere",
+    "en": r"then|later|afterwards|after that|earlier|since then|in response|elsewhere",  # "Afterwards the"
     "de": r"danach|dann|später|anschließend|zuvor|daraufhin",
     "fr": r"ensuite|puis|alors|plus tard|après|depuis|auparavant|entre-temps",
     "es": r"después|luego|entonces|más tarde|antes|desde entonces|mientras|por eso",

@@ -135,8 +135,7 @@ def _candidates(
     for s in pool[:_POOL]:
         s.point = _as_point(s, names[id(s)], lang)
         if s.point:
-            if s.point != s.text:
-                s.units = boosted(units(s.point, lang), df)
+            s.units = boosted(units(s.point, lang) if s.point != s.text else s.units, df)
             out.append(s)
     return out
 
@@ -182,10 +181,7 @@ def condense_sources(sources: Sequence[Source], *, max_key_points: int = 5) -> C
         s.flaw = s.penalty + SCENE  # the opening scene the summary skipped: colour, not news
     headline = clean_headline(title) if title else headline_from_lead(used[0].text, rule_lang)
     told = units(summary, rule_lang)
-    everything = [s for r in story for s in r.sentences]
-    df = repeats_of(everything)
-    for s in everything:
-        s.units = boosted(s.units, df)
+    df = repeats_of([s for r in story for s in r.sentences])
     candidates = _candidates(story, {id(s) for s in used}, told, df, rule_lang)
     picked = choose(candidates, told, most=max_key_points, least=_LEAST_POINTS)
     points: list[KeyPoint] = []

@@ -41,10 +41,11 @@ _BACKWARD = re.compile(
 )
 # Pronouns for a person, and for a thing or a group, read before anything they could stand for.
 _PERSON = re.compile(r"\b(?:he|she|him|his|her|hers|il|elle|lui|er|ihm|ihn|sein|seine|él|ella)\b")
-# "The question is whether it…": a subject pronoun after a conjunction, nothing named before it.
+# "The question is whether it…", "In trials it prevented…": a subject pronoun with nothing named
+# before it, unless it follows a verb of saying ("The council said it would…": its subject).
 _THING = re.compile(
-    r"\b(?:whether|if|that|because|when|as|while|since|although|though|but|and|si|que|quand|parce que"
-    r"|ob|dass|weil|wenn|als|porque|cuando)\s+(?:it|they|ils|elles|es|sie|ellos|ellas)\b"
+    r"(?<!\bsaid )(?<!\bsays )(?<!\badded )(?<!\bannounced )(?<!\bdit )(?<!\bsagte )(?<!\bdijo )"
+    r"\b(?:it|they|ils|elles|es|sie|ellos|ellas)\s+(?!is\b|was\b)[a-zà-ÿ]"
 )
 _SUBJECT = re.compile(r"(?<=[\s,])(?:he|she)(?=\s[a-z])")
 _NAME_WORD = re.compile(rf"\s{_CAP}")

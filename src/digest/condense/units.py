@@ -106,8 +106,9 @@ def units(sentence: str, lang: str) -> dict[str, float]:
     name weighs no more than a short one."""
     out: dict[str, float] = {}
     run_key, run_weight = "", 0.0
+    cache = _WORDS.get(lang, {})
     for i, word in enumerate(_TOKEN.findall(sentence)):
-        key, weight, cap = _word(word, lang)
+        key, weight, cap = cache.get(word) or _word(word, lang)  # inline lookup: the hot path
         if cap and i > 0:
             run_key, run_weight = key or _stem(word.casefold(), lang), max(run_weight, weight)
             continue
