@@ -128,14 +128,17 @@ def _candidates(
                 names[id(s)] = name
             subject = full_name(named_subject(s.text), known)
             if subject:
-                name = subject
                 known.append(subject)
+            # English "he" and "she" stand for a person: the one last named. Elsewhere "il",
+            # "elle", "er" may stand for a thing: only the subject of the sentence before counts.
+            name = subject or (name if lang == "en" else None)
     pool.sort(key=lambda s: -value(s, told))
     out: list[Sentence] = []
     for s in pool[:_POOL]:
         s.point = _as_point(s, names[id(s)], lang)
         if s.point:
             s.units = boosted(units(s.point, lang) if s.point != s.text else s.units, df)
+            s.words = len(s.point.split())  # what the reader reads: the point, not the sentence
             out.append(s)
     return out
 

@@ -28,10 +28,13 @@ _NOT_NAMES = frozenset(
         In On At After Before When While As But And Or So Yet If Although Though Since Until With
         Without For From By Of To Some Many Most All Both Each Every No None Several Other Others
         Le La Les Un Une Des Il Elle Ils Elles Der Die Das Ein Eine Er Sie Es El Los Las Una Él Ella
-        Ellos Ellas Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday""",
+        Ellos Ellas Selon Según Laut Gemäß According Despite Under Over During Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday""",
     )
 )
 _LABEL = re.compile(r"^(?:[A-Z][\w'’-]*\s){0,3}[A-Z][\w'’-]*:\s")  # a glued caption's label
+_IMPERSONAL = re.compile(
+    r"^Il\s(?:s'agit|s’agit|faut|fallait|faudra|y\s|semble|para[iî]t|reste|manque|suffit|vaut)"
+)
 _HE_SHE = re.compile(r"^(?:He|She|Él|Ella|Il|Elle|Er)\s(?=[a-zà-ÿ])")
 # Openers whose referent is in another sentence.
 _BACKWARD = re.compile(
@@ -51,6 +54,8 @@ _SUBJECT = re.compile(r"(?<=[\s,])(?:he|she)(?=\s[a-z])")
 _NAME_WORD = re.compile(rf"\s{_CAP}")
 _ANCHOR = re.compile(rf"\d|(?:^|\s){_CAP}")
 _RARE = 3.5  # word_weight of a word rarer than zipf 3.5
+_POSSESSIVE = re.compile(r"\b(?:his|her)\s")
+_PERSON_WORDS = 10  # "Two of the people who worked in his shed…": whose shed?
 _HEAD_WORDS = 6  # a pronoun this early, with nothing named before it, points backwards
 
 
@@ -82,6 +87,8 @@ def resolve(sentence: str, name: str | None) -> str:
     if not name:
         return sentence
     if _HE_SHE.match(sentence):
+        if _IMPERSONAL.match(sentence):  # "Il s'agit…", "Il faut…": "it", no person
+            return sentence
         return _HE_SHE.sub(f"{name} ", sentence, count=1)
     head = " ".join(sentence.split()[:_HEAD_WORDS])
     m = _SUBJECT.search(head)
@@ -97,8 +104,8 @@ def stands_alone(sentence: str) -> bool:
     if _BACKWARD.match(sentence) or _HE_SHE.match(sentence):
         return False
     head = " " + " ".join(sentence.split()[:_HEAD_WORDS])
-    person = _PERSON.search(head)
-    if person and not _NAME_WORD.search(head[: person.start()][2:]):
+    person = _PERSON.search(head) or _POSSESSIVE.search(" " + " ".join(sentence.split()[:_PERSON_WORDS]))
+    if person and not _NAME_WORD.search((" " + sentence)[: person.start()][2:]):
         return False
     thing = _THING.search(head)
     return not (thing and not _ANCHOR.search(head[: thing.start()].split(None, 1)[-1]))

@@ -29,7 +29,8 @@ DANGLING = re.compile(  # "This move…": its referent is in a sentence the read
 # and verbs that report a statement, which count for less.
 _DECISION = re.compile(
     r"\b(?:confirm|promis|pledg|announc|summon|den[yi]|dismiss|reject|agree|approv|vot|order|sign"
-    r"|arrest|launch|ban|declar|sentenc|convict|resign|elect|appoint|rul|found|died|kill|charg)"
+    r"|arrest|launch|ban|declar|sentenc|convict|resign|elect|appoint|rul|found|died|kill|charg|conced"
+    r"|withdr[ae]w|recall|suspend|award|accept|fin|fir|sued?|settl|plead|acquitt?|releas|step(?:s|ped)? down)"
     r"(?:e|es|ed|ing|ied|ies|s)?\b"
 )
 _STATEMENT = re.compile(r"\b(?:warn|reveal|accus|vow|threaten|condemn|urg)(?:e|es|ed|ing|s)?\b")
@@ -38,6 +39,9 @@ _FIRST_PERSON = re.compile(
     r"\b(?:I|I'm|I've|I'd|I'll|me|my|we|we're|we've|us|our)\b|(?i:\b(?:je|j'|nous|ich|wir|yo|nosotros)\b)"
 )
 _SPEECH = 0.3
+_COLOUR = 0.2
+# a figure, or a name after the first word: what makes a sentence a fact of this story
+_CONCRETE = re.compile(r"\d|\s[A-ZÀ-Ý][\w'’-]*[a-zà-ÿ]")
 _LENGTH_POWER = 0.5  # gain per word^r: long sentences carry more, but cost the reader more
 _POSITION = 5.0  # weight of an early place in the report
 _PENALTY = 6.0  # a quote or a question must add much more to be chosen
@@ -103,6 +107,8 @@ def penalty(s: Sentence) -> float:
         p += 0.4
     if _FIRST_PERSON.search(s.text):  # speech, whether or not its quote marks survived
         p += _SPEECH
+    if not _CONCRETE.search(s.text) and not _DECISION.search(s.text):
+        p += _COLOUR  # no figure, no name, no act: a scene or a comment rather than a fact
     return p
 
 

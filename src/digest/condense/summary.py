@@ -27,6 +27,7 @@ _PAIR_SENTENCES = 7  # a report this long keeps enough sentences for the key poi
 _NEW_WORDS = 4  # a summary adds at least this many words the headline does not have
 _TITLE_HITS = 2
 _READABLE = 0.3  # the most penalty a summary sentence may carry
+_ALONE = False
 
 
 def _chunks(text: str, lang: str) -> list[set[str]]:
@@ -78,7 +79,8 @@ def _needs_more(text: str, nxt: Sentence, title: str | None, lang: str, long_rep
     # the next sentence may say "she" or "it": its referent is the sentence before it
     brief = nxt.words <= _BRIEF  # a short sentence is no fragment here: it follows its subject
     readable = nxt.penalty < _READABLE + (0.6 if nxt.words < 6 else 0.0)
-    if n + nxt.words > _PAIR_WORDS + 10 or not readable or not stands_alone(resolve(nxt.text, "X")):
+    # it follows the sentence it follows in the article: its "it" or "they" points there
+    if n + nxt.words > _PAIR_WORDS + 10 or not readable or (_ALONE and not stands_alone(resolve(nxt.text, "X"))):
         return False
     new = set(keys(text, lang)) - set(keys(title or "", lang))
     figure = bool(numbers(nxt.text)) and n + nxt.words <= _PAIR_WORDS
