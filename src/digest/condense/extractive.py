@@ -132,6 +132,7 @@ def _candidates(
             # English "he" and "she" stand for a person: the one last named. Elsewhere "il",
             # "elle", "er" may stand for a thing: only the subject of the sentence before counts.
             name = subject or (name if lang == "en" else None)
+    _supersede(story, pool)
     pool.sort(key=lambda s: -value(s, told))
     out: list[Sentence] = []
     for s in pool[:_POOL]:
@@ -141,6 +142,22 @@ def _candidates(
             s.words = len(s.point.split())  # what the reader reads: the point, not the sentence
             out.append(s)
     return out
+
+
+def _supersede(story: list[_Report], pool: list[Sentence]) -> None:
+    """A newer report's figures supersede: a figure that a newer report states again is told
+    by that report, so an older report's sentence gains nothing for it."""
+    if len(story) < 2:
+        return
+    newer: dict[tuple[int, int], set[str]] = {}
+    seen: set[str] = set()
+    for report in reversed(story):  # newest first: each report knows the figures of newer ones
+        newer[report.part] = set(seen)
+        seen.update(u for s in report.sentences for u in s.units if u[0] == "#")
+    for s in pool:
+        stale = newer.get(s.part, set()).intersection(s.units)
+        if stale:
+            s.units = {u: w for u, w in s.units.items() if u not in stale}
 
 
 def _by_recency(sources: Sequence[Source], lang: str) -> list[_Report]:
