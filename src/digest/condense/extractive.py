@@ -134,14 +134,21 @@ def _candidates(
             name = subject or (name if lang == "en" else None)
     _supersede(story, pool)
     pool.sort(key=lambda s: -value(s, told))
-    out: list[Sentence] = []
     for s in pool[:_POOL]:
-        s.point = _as_point(s, names[id(s)], lang)
-        if s.point:
-            s.units = boosted(units(s.point, lang) if s.point != s.text else s.units, df)
-            s.words = len(s.point.split())  # what the reader reads: the point, not the sentence
-            out.append(s)
-    return out
+        s.point, s.name = "", names[id(s)]
+        s.units = boosted(s.units, df)
+    return pool[:_POOL]
+
+
+def _ready(s: Sentence, df: dict[str, int], lang: str) -> bool:
+    """Make ``s`` its key point; whether it can be one. Its units and length become the point's."""
+    s.point = _as_point(s, s.name, lang)
+    if not s.point:
+        return False
+    if s.point != s.text:
+        s.units = boosted(units(s.point, lang), df)
+    s.words = len(s.point.split())  # what the reader reads: the point, not the sentence
+    return True
 
 
 def _supersede(story: list[_Report], pool: list[Sentence]) -> None:
@@ -203,7 +210,9 @@ def condense_sources(sources: Sequence[Source], *, max_key_points: int = 5) -> C
     told = units(summary, rule_lang)
     df = repeats_of([s for r in story for s in r.sentences])
     candidates = _candidates(story, {id(s) for s in used}, told, df, rule_lang)
-    picked = choose(candidates, told, most=max_key_points, least=_LEAST_POINTS)
+    picked = choose(
+        candidates, told, most=max_key_points, least=_LEAST_POINTS, ready=lambda s: _ready(s, df, rule_lang)
+    )
     points: list[KeyPoint] = []
     for s in sorted(picked, key=lambda s: s.order):
         if not any(same_text(s.point, p.text) for p in points):

@@ -27,6 +27,15 @@ _CLOCK_STOP = re.compile(
     r"|March|April|May|June|July|August|September|October|November|December|Eastern|Pacific|Central"
     r"|Mountain|Local|GMT|BST|CET|ET|EST|PT|PST|UTC)\b)[A-Z][a-z]+ [a-z])"
 )
+# "… on sale in the U.S. Customers in Japan …": a country's initials close a phrase ("in the
+# U.S."), and a capitalised word that names no body of that country starts the next sentence.
+_COUNTRY_STOP = re.compile(
+    r"\b(?:in|to|from|across|throughout|than|outside|inside|into|for|of) the [A-Z]\.[A-Z]\.( )"
+    r"(?=(?!(?:Army|Navy|Air|Marines?|Coast|Senate|House|Congress|Supreme|Court|Customs|Department"
+    r"|Embassy|Government|Open|Attorney|Ambassador|President|Secretary|Federal|National|State"
+    r"|Treasury|Justice|Food|Postal|Forces?|Military|Open|Office|Census|Border|Capitol)\b)"
+    r"[A-Z][a-z]+ [a-z])"
+)
 # A determiner, pronoun or opener starting a new sentence ("… at the hotel The boy was …";
 # "The" even after a capitalised word: "… say ISIS The video shows …"), or, after a lower-case
 # word, a caption label ("… over its peers Proud mum: Jean …").
@@ -103,6 +112,7 @@ def _cuts(sentence: str) -> list[tuple[int, bool]]:
         if sentence[: m.start()].rsplit(None, 1)[-1].rstrip(".!?").casefold() not in _NOT_ENDS
     ]
     cuts += [(m.start(), True) for m in _CLOCK_STOP.finditer(sentence)]
+    cuts += [(m.start(1), True) for m in _COUNTRY_STOP.finditer(sentence)]
     cuts += [(m.start(), False) for m in _THE.finditer(sentence)]
     cuts += [
         (m.start(), False)

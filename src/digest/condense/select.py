@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _QUOTE_START = re.compile(r"^[\"“‘'«„]")
@@ -68,6 +69,7 @@ class Sentence:
     words: int
     units: dict[str, float] = field(default_factory=dict)
     point: str = ""  # the sentence as a key point: compressed, complete, short
+    name: str | None = None  # whom an opening "he" or "she" stands for
     flaw: float = -1.0  # its penalty, computed once
     base: float | None = None  # its value before what it adds, computed once
 
@@ -157,10 +159,21 @@ def value(s: Sentence, covered: dict[str, float], spread: set[tuple[int, int]] |
     return gain(s, covered) / math.pow(max(s.words, 1), _LENGTH_POWER) + s.prior + bonus
 
 
-def choose(candidates: list[Sentence], covered: dict[str, float], *, most: int, least: int) -> list[Sentence]:
+def choose(
+    candidates: list[Sentence],
+    covered: dict[str, float],
+    *,
+    most: int,
+    least: int,
+    ready: Callable[[Sentence], bool] | None = None,
+) -> list[Sentence]:
     """Greedy maximal coverage: up to ``most`` points, each adding a fact the summary and the
     points before it do not tell; fewer only when nothing new is left, never fewer than
-    ``least`` while a candidate that is not a repeat remains."""
+    ``least`` while a candidate that is not a repeat remains.
+
+    ``ready`` makes a candidate its key point (compressed, named) when it first comes out best,
+    and says whether it can be one; it is weighed again as the point it became. Only the few
+    that come out best are compressed: that is where the time goes."""
     told = dict(covered)
     chosen: list[Sentence] = []
     pool = list(candidates)
@@ -172,6 +185,10 @@ def choose(candidates: list[Sentence], covered: dict[str, float], *, most: int, 
     spread = {k for k, n in sizes.items() if n >= 2} if len({s.section for s in pool}) > 1 else set()
     while pool and len(chosen) < most:
         best = max(pool, key=lambda s: value(s, told, spread))
+        if ready is not None and not best.point:
+            if not ready(best):
+                pool.remove(best)
+            continue  # weighed again as the point it became
         spread -= {best.section, best.part}
         pool.remove(best)
         new = gain(best, told)

@@ -26,6 +26,13 @@ _CLOCK = re.compile(r"(?i)\b\d{1,2}(?:[:.h]\d{2})?\s?(?:[ap]\.?m\b\.?|h\b|uhr\b)
 _TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # apostrophes split: "l'embauche", "Haven's"
 _UNKNOWN_ZIPF = 2.5  # a word missing from the list is rarer than its cut-off (zipf 3)
 NUMBER_WEIGHT = 4.5
+MONEY_WEIGHT = 7.5  # a price, a budget, a share: the figures news is about
+_MONEY = re.compile(
+    r"(?:[$€£¥₹]|\b(?:A|C|NZ|HK|US)\$)\s?(?P<n>\d[\d,. ]*\d|\d)"
+    r"|(?<![\w.,])(?P<m>\d[\d,. ]*\d|\d)\s?(?:%|(?:per ?cent|percent|pour ?cent|prozent|por ciento)\b"
+    r"|(?:million|billion|bn|m|euros?|dollars?|pounds?|yen|francs?|Millionen|Milliarden|millions?|milliards?"
+    r"|millones|mil millones)\b)"
+)
 _MAX_WEIGHT = 4.5
 _MIN_WEIGHT = 0.3
 
@@ -120,8 +127,11 @@ def units(sentence: str, lang: str) -> dict[str, float]:
     if run_key:
         _add(out, run_key, run_weight)
     if _DIGIT.search(sentence):
-        for n in numbers(_CLOCK.sub("", sentence)):  # "at 2 p.m." tells when, not a figure
+        text = _CLOCK.sub("", sentence)  # "at 2 p.m." tells when, not a figure
+        for n in numbers(text):
             out["#" + n] = NUMBER_WEIGHT
+        for m in _MONEY.finditer(text):  # a sum of money or a share: the news's own figures
+            out["#" + number_key((m.group("n") or m.group("m")).strip(" ,."))] = MONEY_WEIGHT
     return out
 
 
