@@ -13,6 +13,7 @@ that many, at least three whenever there is enough text. Contains no I/O.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Callable
@@ -176,28 +177,41 @@ def choose(
     that come out best are compressed: that is where the time goes."""
     told = dict(covered)
     chosen: list[Sentence] = []
-    pool = list(candidates)
-    # every section (a heading's paragraphs) and every report of a longer story should speak
-    sizes: dict[tuple[int, int], int] = {}
-    for s in pool:
-        sizes[s.section] = sizes.get(s.section, 0) + 1
-        sizes[s.part] = sizes.get(s.part, 0) + 1
-    spread = {k for k, n in sizes.items() if n >= 2} if len({s.section for s in pool}) > 1 else set()
-    while pool and len(chosen) < most:
-        best = max(pool, key=lambda s: value(s, told, spread))
+    spread = _speakers(candidates)
+    # lazy greedy (CELF): what a candidate adds only shrinks as points are chosen, so its value
+    # from an earlier round bounds its value now; only the top one is weighed again
+    heap = [(-value(s, told, spread), i, 0, s) for i, s in enumerate(candidates)]
+    heapq.heapify(heap)
+    rounds = 0  # how many points were chosen when each value was weighed
+    while heap and len(chosen) < most:
+        _, i, weighed, best = heapq.heappop(heap)
+        if weighed != rounds:
+            heapq.heappush(heap, (-value(best, told, spread), i, rounds, best))
+            continue
         if ready is not None and not best.point:
-            if not ready(best):
-                pool.remove(best)
-            continue  # weighed again as the point it became
+            if ready(best):  # weighed again as the point it became
+                heapq.heappush(heap, (-value(best, told, spread), i, rounds, best))
+            continue
+        rounds += 1
         spread -= {best.section, best.part}
-        pool.remove(best)
         new = gain(best, told)
         if len(chosen) >= least and (new < MIN_GAIN or repeats(best, told) or best.penalty >= _WEAK):
             break
-        if repeats(best, told) and len(chosen) < least and any(not repeats(s, told) for s in pool):
+        rest = (entry[3] for entry in heap)
+        if repeats(best, told) and len(chosen) < least and any(not repeats(s, told) for s in rest):
             continue
         if any(_duplicate(best, c) for c in chosen):
             continue
         chosen.append(best)
         told.update(best.units)
     return chosen
+
+
+def _speakers(pool: list[Sentence]) -> set[tuple[int, int]]:
+    """The sections (a heading's paragraphs) and reports of two candidates or more, when the
+    story has several sections: each should give a point."""
+    sizes: dict[tuple[int, int], int] = {}
+    for s in pool:
+        sizes[s.section] = sizes.get(s.section, 0) + 1
+        sizes[s.part] = sizes.get(s.part, 0) + 1
+    return {k for k, n in sizes.items() if n >= 2} if len({s.section for s in pool}) > 1 else set()

@@ -114,16 +114,21 @@ def units(sentence: str, lang: str) -> dict[str, float]:
     out: dict[str, float] = {}
     run_key, run_weight = "", 0.0
     cache = _WORDS.get(lang, {})
-    for i, word in enumerate(_TOKEN.findall(sentence)):
+    first = True
+    for word in _TOKEN.findall(sentence):
         key, weight, cap = cache.get(word) or _word(word, lang)  # inline lookup: the hot path
-        if cap and i > 0:
-            run_key, run_weight = key or _stem(word.casefold(), lang), max(run_weight, weight)
+        if cap and not first:
+            run_key = key or _stem(word.casefold(), lang)
+            if weight > run_weight:
+                run_weight = weight
             continue
+        first = False
         if run_key:
-            _add(out, run_key, run_weight)
+            if run_weight > out.get(run_key, 0.0):
+                out[run_key] = run_weight
             run_key, run_weight = "", 0.0
-        if key:
-            _add(out, key, weight)
+        if key and weight > out.get(key, 0.0):  # a stem keeps the weight of its rarest form
+            out[key] = weight
     if run_key:
         _add(out, run_key, run_weight)
     if _DIGIT.search(sentence):
