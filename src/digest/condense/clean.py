@@ -193,8 +193,7 @@ def clean_reports(text: str, title: str | None = None) -> tuple[list[Section], s
             continue
         if header or not sections:
             opening = _strip_heading_prefix(line, sorted(headings, key=lambda h: -len(h.split())))
-            glued = opening != line and bool(header)
-            sections.append(_open_section(sections, header, opening, found_title, glued=glued))
+            sections.append(_open_section(sections, header, opening, found_title))
             header = []
         sections[-1].paragraphs.append(line)
     # Longest first so a heading that extends another one is stripped whole.
@@ -206,15 +205,11 @@ def clean_reports(text: str, title: str | None = None) -> tuple[list[Section], s
     return [sec for sec in sections if sec.paragraphs], found_title
 
 
-def _open_section(
-    sections: list[Section], header: list[str], para: str, title: str | None, *, glued: bool = False
-) -> Section:
-    """A new section after ``header``; a new report when the header or its dateline says so, or
-    when a title is glued onto its first paragraph again (scrapers join each report's title to
-    its text: a section that repeats the title under a heading of its own is another report)."""
+def _open_section(sections: list[Section], header: list[str], para: str, title: str | None) -> Section:
+    """A new section after ``header``; a new report when the header or its dateline says so."""
     if not sections:
         return Section([], title, 0, header_date(header))
-    if glued or starts_report(header, para, _DATELINE_ONLY):
+    if starts_report(header, para, _DATELINE_ONLY):
         return Section([], header_title(header, is_clutter), sections[-1].report + 1, header_date(header))
     last = sections[-1]
     return Section([], header_title(header, is_clutter) or None, last.report, last.date)

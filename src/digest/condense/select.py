@@ -41,7 +41,7 @@ _FIRST_PERSON = re.compile(
     r"\b(?:I|I'm|I've|I'd|I'll|me|my|we|we're|we've|us|our)\b|(?i:\b(?:je|j'|nous|ich|wir|yo|nosotros)\b)"
 )
 _SPEECH = 0.3
-_COLOUR = 0.2
+_COLOUR = 0.1
 # a figure, or a name after the first word: what makes a sentence a fact of this story
 _CONCRETE = re.compile(r"\d|\s[A-ZÀ-Ý][\w'’-]*[a-zà-ÿ]")
 _LENGTH_POWER = 0.5  # gain per word^r: long sentences carry more, but cost the reader more
