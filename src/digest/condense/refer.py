@@ -28,7 +28,8 @@ _NOT_NAMES = frozenset(
         In On At After Before When While As But And Or So Yet If Although Though Since Until With
         Without For From By Of To Some Many Most All Both Each Every No None Several Other Others
         Le La Les Un Une Des Il Elle Ils Elles Der Die Das Ein Eine Er Sie Es El Los Las Una Él Ella
-        Ellos Ellas Selon Según Laut Gemäß According Despite Under Over During Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday""",
+        Ellos Ellas Selon Según Laut Gemäß According Despite Under Over During
+        Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday""",
     )
 )
 _LABEL = re.compile(r"^(?:[A-Z][\w'’-]*\s){0,3}[A-Z][\w'’-]*:\s")  # a glued caption's label

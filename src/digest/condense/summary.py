@@ -80,7 +80,11 @@ def _needs_more(text: str, nxt: Sentence, title: str | None, lang: str, long_rep
     brief = nxt.words <= _BRIEF  # a short sentence is no fragment here: it follows its subject
     readable = nxt.penalty < _READABLE + (0.6 if nxt.words < 6 else 0.0)
     # it follows the sentence it follows in the article: its "it" or "they" points there
-    if n + nxt.words > _PAIR_WORDS + 10 or not readable or (_ALONE and not stands_alone(resolve(nxt.text, "X"))):
+    if (
+        n + nxt.words > _PAIR_WORDS + 10
+        or not readable
+        or (_ALONE and not stands_alone(resolve(nxt.text, "X")))
+    ):
         return False
     new = set(keys(text, lang)) - set(keys(title or "", lang))
     figure = bool(numbers(nxt.text)) and n + nxt.words <= _PAIR_WORDS

@@ -1,0 +1,100 @@
+"""Rules of the extractive condenser, each on text written for the test."""
+
+from __future__ import annotations
+
+from digest.condense import condense_text
+from digest.condense.extractive import Source, _by_recency, _supersede
+from digest.condense.refer import named_subject, resolve, stands_alone
+from digest.condense.segment import unglue
+from digest.condense.select import Sentence, choose
+from digest.condense.units import MONEY_WEIGHT, NUMBER_WEIGHT, units
+
+
+def test_french_impersonal_il_is_never_a_name() -> None:
+    assert resolve("Il s'agit de la quatrième panne depuis mai.", "M. Dupré") == (
+        "Il s'agit de la quatrième panne depuis mai."
+    )
+    assert resolve("Il faut compter deux heures de retard.", "M. Dupré").startswith("Il faut")
+    assert resolve("Il a démissionné lundi.", "M. Dupré") == "M. Dupré a démissionné lundi."
+
+
+def test_an_opening_preposition_is_no_name() -> None:
+    assert named_subject("Selon la mairie, le pont restera fermé jusqu'en mars.") is None
+    assert named_subject("Según el ayuntamiento, el puente seguirá cerrado.") is None
+
+
+def test_a_possessive_with_nobody_named_before_it_does_not_read_alone() -> None:
+    assert not stands_alone("Three of the nine people who ran his bakery lost their jobs in May.")
+    assert stands_alone("Three of the nine people who ran Tom Orwell's bakery lost their jobs in May.")
+
+
+def test_a_country_s_initials_close_a_sentence_before_the_next() -> None:
+    glued = "The tablet goes on sale in the U.S. Buyers in Canada will wait until the spring."
+    assert unglue(glued) == [
+        "The tablet goes on sale in the U.S.",
+        "Buyers in Canada will wait until the spring.",
+    ]
+    kept = "She served in the U.S. Navy for twelve years before she retired."
+    assert unglue(kept) == [kept]
+
+
+def test_money_and_shares_weigh_more_than_other_figures() -> None:
+    got = units("The bakery sold 400 loaves for $1,250 and its sales rose 12% in the week.", "en")
+    assert got["#1250"] == MONEY_WEIGHT
+    assert got["#12"] == MONEY_WEIGHT
+    assert got["#400"] == NUMBER_WEIGHT < MONEY_WEIGHT
+
+
+def test_the_summary_takes_a_second_sentence_that_says_it() -> None:
+    text = (
+        "Orwell Cycles unveiled the Ridgeback e-bike on Monday, a lighter model that the company hopes "
+        "will win back riders who chose cheaper rivals. It will cost $1,900 when it goes on sale on "
+        "May 4, $300 less than the model it replaces. The frame weighs 14 kilograms. The battery "
+        "lasts 90 kilometres. The motor was built in Leeds. Dealers in 30 countries will stock it. "
+        "Shares in the company rose 4% after the launch. Analysts expect 60,000 sales in a year."
+    )
+    c = condense_text(text, title="Orwell Cycles unveils the Ridgeback e-bike")
+    assert "$1,900" in c.summary
+    assert c.summary.count(".") >= 2
+
+
+def test_a_newer_report_s_figures_supersede() -> None:
+    page = (
+        "Landslide blocks valley road\n\n"
+        "12 March 2026\n\n"
+        "A landslide blocked the valley road on Monday. Crews said 40 homes were cut off from the "
+        "town. The county engineer said it could take a week to clear.\n\n"
+        "Valley road to reopen within days\n\n"
+        "14 March 2026\n\n"
+        "Crews cleared most of the landslide on Wednesday. Officials said 40 homes were still cut "
+        "off but would be reached by Friday. The county promised a survey of the slope.\n"
+    )
+    story = _by_recency([Source(page)], "en")
+    assert len(story) == 2
+    old = next(s for s in story[0].sentences if "40" in s.text)
+    _supersede(story, [old])
+    assert "#40" not in old.units  # the newer report tells it
+
+
+def _sentence(text: str, position: int) -> Sentence:
+    return Sentence(text, 0, position, float(position), (0, 0), (0, 0), len(text.split()), units(text, "en"))
+
+
+def test_choose_compresses_only_what_comes_out_best() -> None:
+    pool = [
+        _sentence("The mill in Carrow employs 310 people and ships flour to nine countries.", 1),
+        _sentence("The council fined the mill $40,000 for polluting the Dunn river last spring.", 2),
+        _sentence("A new kiln will cut the mill's gas use by a third, the owners promised.", 3),
+        _sentence("Workers at the mill voted to accept a 4% pay rise on Thursday evening.", 4),
+    ]
+    made: list[str] = []
+
+    def ready(s: Sentence) -> bool:
+        made.append(s.text)
+        s.point = s.text
+        return "kiln" not in s.text  # one that cannot be made a point is dropped
+
+    picked = choose(pool, {}, most=2, least=2, ready=ready)
+    assert len(picked) == 2
+    assert all("kiln" not in s.text for s in picked)
+    assert len(made) <= 3  # the last one never came out best: it was never compressed
