@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from digest.condense import condense_text
 from digest.condense.extractive import Source, _by_recency, _supersede
-from digest.condense.refer import named_subject, resolve, stands_alone
+from digest.condense.refer import name_thing, named_subject, resolve, stands_alone, thing_subject
 from digest.condense.segment import unglue
 from digest.condense.select import Sentence, choose
 from digest.condense.units import MONEY_WEIGHT, NUMBER_WEIGHT, units
@@ -98,3 +98,58 @@ def test_choose_compresses_only_what_comes_out_best() -> None:
     assert len(picked) == 2
     assert all("kiln" not in s.text for s in picked)
     assert len(made) <= 3  # the last one never came out best: it was never compressed
+
+
+def test_it_and_they_are_named_by_the_subject_of_the_sentence_before() -> None:
+    company = thing_subject("The ferry company said its fuel costs had risen by a third.")
+    assert company == ("The ferry company", False)
+    assert name_thing("It also cut two winter crossings.", company) == (
+        "The ferry company also cut two winter crossings."
+    )
+    group = thing_subject("Officials at the Carrow works were sent home on Friday.")
+    assert group == ("Officials at the Carrow works", True)
+    assert name_thing("They say the boiler was never serviced.", group) == (
+        "Officials at the Carrow works say the boiler was never serviced."
+    )
+    pair = thing_subject("Brellin and Osk signed a trade treaty in March.")
+    assert name_thing("They deny any secret clause.", pair) == "Brellin and Osk deny any secret clause."
+    # "A study found…" is named as "The study"
+    study = thing_subject("A study of 900 drivers found that most ignored the sign.")
+    named = name_thing("It also found that few knew the limit.", study)
+    assert named.startswith("The study of 900 drivers also found")
+
+
+def test_it_and_they_stay_when_their_referent_is_unclear() -> None:
+    company = ("The ferry company", False)
+    # a clause or nothing at all: "It comes after…", "It is unclear…", "It emerged…"
+    for impersonal in (
+        "It comes after a year of losses.",
+        "It is unclear who will pay.",
+        "It also emerged that the engines were old.",
+        "It means fares will rise again.",
+    ):
+        assert name_thing(impersonal, company) == impersonal
+    # number must agree: "they" is no company
+    assert name_thing("They cut two crossings.", company) == "They cut two crossings."
+    # a person, a name alone (it may be a person), speech, a plural-looking name: no referent
+    assert thing_subject("The driver was taken to hospital on Monday.") is None
+    assert thing_subject("Halvorsen scored twice in the second half.") is None
+    assert thing_subject("Rodgers would not discuss the matter.") is None
+    assert thing_subject("The mayor added: the bridge must close.") is None
+    assert thing_subject("In the spring the council voted to close it.") is None
+
+
+def test_a_key_point_that_opens_with_it_names_what_it_stands_for() -> None:
+    text = (
+        "Harwick council voted on Tuesday to close the Tarn footbridge for nine months from June. "
+        "The footbridge carries 4,000 walkers a day between the station and the market. "
+        "It will be replaced by a ferry service that runs every ten minutes. "
+        "The council's engineers found cracks in four of its six steel cables in January. "
+        "They said a repair would cost £2.3 million and last only a decade. "
+        "Traders at the market fear they will lose a fifth of their takings. "
+        "A new bridge is due to open in 2028 at a cost of £11 million."
+    )
+    c = condense_text(text, title="Harwick council closes the Tarn footbridge")
+    points = [k.text for k in c.key_points]
+    assert not any(p.startswith(("It ", "They ")) for p in points)
+    assert any(p.startswith("The council's engineers said a repair would cost £2.3 million") for p in points)

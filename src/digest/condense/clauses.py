@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_AUX = (
+AUX = (  # finite verbs and auxiliaries: what follows a subject
     r"is|are|was|were|be|been|has|have|had|will|would|could|can|should|may|might|must|did|does|do"
     r"|said|says|told|made|took|gave|went|came|saw|found|got|left|became|began|brought|bought|built"
     r"|caught|chose|drove|fell|felt|fought|held|kept|knew|led|lost|met|paid|put|ran|rose|sent|set"
@@ -22,7 +22,7 @@ _AUX = (
     r"|flew|grew|drew|beat|bit|hid|shook|spoke|woke|wore|tore|swore|dies|dead|faces|remains|wants"
     r"|needs|says|claims|denies|plans|hopes|believes|appears|seems"
 )
-_FINITE = re.compile(rf"(?i)\b(?:{_AUX})\b|\b[a-z]{{3,}}ed\b")
+_FINITE = re.compile(rf"(?i)\b(?:{AUX})\b|\b[a-z]{{3,}}ed\b")
 # Words that cannot open the subject of a clause.
 _NOT_SUBJECT = frozenset(
     re.split(

@@ -21,7 +21,7 @@ from . import clauses, reports
 from .clean import clean_reports
 from .compress import clean_headline, compress, finish, fit, headline_from_lead, same_text
 from .language import detect_language, split_sentences, words
-from .refer import full_name, named_subject, resolve, stands_alone
+from .refer import full_name, name_thing, named_subject, resolve, stands_alone, thing_subject
 from .segment import unglue
 from .select import Sentence, boosted, choose, repeats_of, value
 from .summary import MAX_SUMMARY_WORDS as MAX_SUMMARY_WORDS
@@ -97,12 +97,17 @@ def _read(src: Source, lang: str, start: int) -> list[_Report]:
     return list(out.values())
 
 
-def _as_point(s: Sentence, name: str | None, lang: str) -> str:
-    """A sentence as a key point: connectives trimmed, "he"/"she" named, a complete sentence
+def _named(text: str, s: Sentence) -> str:
+    """``text`` with its opening "he"/"she" or "it"/"they" named, when the story says who."""
+    return name_thing(resolve(text, s.name), s.thing)
+
+
+def _as_point(s: Sentence, lang: str) -> str:
+    """A sentence as a key point: connectives trimmed, pronouns named, a complete sentence
     under the word limit that reads on its own; ``""`` when it cannot be made one."""
-    text = resolve(compress(s.text, lang, keep_source=_KEEP_SOURCE), name)
+    text = _named(compress(s.text, lang, keep_source=_KEEP_SOURCE), s)
     if len(text.split()) > MAX_POINT_WORDS:
-        text = resolve(compress(s.text, lang), name)
+        text = _named(compress(s.text, lang), s)
     if lang == "en" and len(text.split()) > MAX_POINT_WORDS:
         text = clauses.split(text).main
     text = fit(text, MAX_POINT_WORDS, lang)
@@ -117,32 +122,37 @@ def _candidates(
     """The sentences that can be key points: not the summary, not another report's lead (it
     retells the news the summary tells), readable on its own. Only the best by a first
     estimate of what they add are compressed: that is where the time goes."""
-    names: dict[int, str | None] = {}
+    names: dict[int, tuple[str | None, tuple[str, bool] | None]] = {}
     pool: list[Sentence] = []
     for report in story:
         name: str | None = None
+        thing: tuple[str, bool] | None = None
         known: list[str] = []
         for s in report.sentences:
             if id(s) not in used and (s.position > 0 or report is story[-1]) and s.penalty < 1.0:
                 pool.append(s)
-                names[id(s)] = name
+                names[id(s)] = name, thing
             subject = full_name(named_subject(s.text), known)
             if subject:
                 known.append(subject)
             # English "he" and "she" stand for a person: the one last named. Elsewhere "il",
             # "elle", "er" may stand for a thing: only the subject of the sentence before counts.
             name = subject or (name if lang == "en" else None)
+            # "it" and "they" stand for the subject of the sentence before (or what it stood for)
+            if lang == "en":
+                thing = thing if name_thing(s.text, thing) != s.text else thing_subject(s.text)
     _supersede(story, pool)
     pool.sort(key=lambda s: -value(s, told))
     for s in pool[:_POOL]:
-        s.point, s.name = "", names[id(s)]
+        s.point = ""
+        s.name, s.thing = names[id(s)]
         s.units = boosted(s.units, df)
     return pool[:_POOL]
 
 
 def _ready(s: Sentence, df: dict[str, int], lang: str) -> bool:
     """Make ``s`` its key point; whether it can be one. Its units and length become the point's."""
-    s.point = _as_point(s, s.name, lang)
+    s.point = _as_point(s, lang)
     if not s.point:
         return False
     if s.point != s.text:

@@ -1,9 +1,12 @@
 """Key points that read on their own: who "he" or "she" is, and openers that point elsewhere.
 
 A key point is read without the sentence before it. An opening "He" or "She" is replaced by
-the person the story last named as a subject ("She was 88." → "Dr. Ada Kimathi was 88."); an
-opening "It", "They", "This…", a possessive, or a pronoun before any name ("The question is
-whether it…") points at something the reader cannot see, and such a sentence is not used. The
+the person the story last named as a subject ("She was 88." → "Dr. Ada Kimathi was 88."). In
+English an opening "It" or "They" before a verb is replaced by the subject of the sentence
+before when that is one clear thing or group that agrees with it ("The council approved the
+plan. It will vote again in May." → "The council will vote again in May."). Otherwise an opening
+"It", "They", "This…", a possessive, or a pronoun before any name ("The question is whether
+it…") points at something the reader cannot see, and such a sentence is not used. The
 same holds in German, French and Spanish. Connectives ("However,", "Después,") are trimmed by
 :func:`.compress.compress`. Contains no I/O.
 """
@@ -12,6 +15,9 @@ from __future__ import annotations
 
 import re
 
+from .clauses import AUX
+from .language import STOP_WORDS
+from .segment import PERSON_WORDS
 from .units import word_weight
 
 _TITLES = (
@@ -110,3 +116,104 @@ def stands_alone(sentence: str) -> bool:
         return False
     thing = _THING.search(head)
     return not (thing and not _ANCHOR.search(head[: thing.start()].split(None, 1)[-1]))
+
+
+# "It/They + verb" stands for the sentence before's subject, unless the verb points at a whole
+# clause or is impersonal ("It comes after…", "It means…", "It is unclear…", "It emerged…").
+_CLAUSAL = (
+    r"is|was|isn't|wasn't|'s|’s|has been|had been|will be|would be|could be|may be|might be|must be"
+    r"|seems?|seemed|appears?|appeared|remains?|remained|comes?|came|means?|meant|follows?|followed"
+    r"|emerged?|emerges|turns?|turned|depends?|depended|matters?|mattered|happens?|happened|takes?"
+    r"|took|feels?|felt|looks?|looked|sounds?|sounded|all|really|just|may have|might have|could have"
+    r"|can (?:now )?be|could (?:now )?be"
+)
+_IT_THEY = re.compile(rf"^(?P<pro>It|They)\s(?!(?:(?:also|then|now|still)\s)?(?:{_CLAUSAL})\b)(?=[a-z])")
+_W = r"[\w’'&-]+"
+# A subject at the start: "[The] [words] head [of/at/in … up to three words] [, aside,] verb".
+# A verb ending in "s" may be a plural noun ("The council's engineers found…"): a clear verb is
+# looked for first.
+_NP = (
+    rf"^(?P<np>(?P<det>(?:The|A|An|This|These|Those)\s)?(?P<mods>(?:{_W}\s){{0,4}}?)(?P<head>{_W})"
+    rf"(?P<pp>\s(?:of|at|in|from|for|on|by|across|near)\s(?:the\s)?(?:{_W}\s){{0,2}}?{_W})?)"
+    r"(?:,[^,]{3,80},)?\s(?:also\s|now\s|then\s)?"
+)
+_SUBJECT_NP = (
+    re.compile(rf"{_NP}(?P<verb>{AUX}|[a-z]{{3,}}ed)\b"),
+    re.compile(rf"{_NP}(?P<verb>[a-z]{{2,}}[^s\W]s)\b"),
+)
+_PLURAL_VERB = frozenset({"have", "are", "were", "do", "say"})
+_SINGULAR_VERB = re.compile(r"^(?:has|is|was|does|[a-z]{2,}[^s\W]s)$")
+# plural nouns that open a sentence capitalised without an article ("Officials said…"); another
+# capitalised word ending in "s" may be a name ("Williams said…")
+_GROUPS = frozenset(
+    re.findall(
+        r"\S+",
+        """police people children men women staff troops officials experts researchers scientists
+    authorities critics residents officers investigators doctors workers students parents fans
+    voters analysts prosecutors lawmakers protesters witnesses firefighters rescuers campaigners
+    teachers soldiers militants rebels judges members leaders""",
+    )
+)
+_COUNTS = frozenset(re.findall(r"\S+", "two three four five six seven eight nine ten dozens hundreds"))
+_PEOPLE = PERSON_WORDS | frozenset(
+    re.findall(
+        r"\S+",
+        """man woman boy girl child baby person victim driver pilot suspect teenager pensioner student
+        pm mp officer worker patient passenger resident""",
+    )
+)
+_NOT_IN_NP = STOP_WORDS["en"] | frozenset(
+    re.findall(
+        r"\S+",
+        """in on at after before when while as but and or so yet if although though since until with
+        without for from by of to despite during under over according there""",
+    )
+)
+
+
+def _plural(head: str, det: bool) -> bool:
+    """Whether a subject's head word names more than one."""
+    low = head.casefold()
+    if low in _COUNTS:
+        return det  # "The six were arrested", not "Six of them…"
+    if low in _GROUPS:
+        return True
+    if head[:1].isupper() and not det:
+        return False  # "Rodgers", "Reuters": a name, not a plural
+    return low.endswith("s") and not low.endswith(("ss", "us", "is")) and len(low) > 3
+
+
+def thing_subject(sentence: str) -> tuple[str, bool] | None:
+    """The subject a following "It" or "They" may stand for, with whether it is plural: a thing
+    or a group named at the start ("The council", "Police in Leeds", "The six"); ``None`` when
+    there is none or it is unclear (a person, a name alone, speech, a pronoun)."""
+    m = _SUBJECT_NP[0].match(sentence) or _SUBJECT_NP[1].match(sentence)
+    if m is None or any(c in sentence for c in ':"“”‘'):
+        return None
+    head, verb, det = m.group("head"), m.group("verb"), m.group("det")
+    core = [*m.group("mods").split(), head]
+    # "Moscow and Beijing": two names, a group
+    pair = len(core) == 3 and core[1] == "and" and core[0][:1].isupper() and head[:1].isupper()
+    if pair:
+        core = [core[0], head]
+    pp = (m.group("pp") or "").split()[1:]  # "of the Carrow works": no verb, no pronoun inside
+    if pp[:1] == ["the"]:
+        pp = pp[1:]
+    if any(w.casefold() in _NOT_IN_NP or w.endswith("ed") for w in [*core, *pp]):
+        return None
+    plural = pair or _plural(head, det is not None)
+    if (verb in _PLURAL_VERB and not plural) or (plural and _SINGULAR_VERB.match(verb)):
+        return None  # the verb does not agree: the parse is wrong
+    if not plural and (det is None or head.casefold() in _PEOPLE):
+        return None  # "it" for a thing named with its article; a name alone may be a person
+    np = m.group("np").strip()
+    return re.sub(r"^(?:A|An|This|These|Those)\s", "The ", np), plural
+
+
+def name_thing(sentence: str, subject: tuple[str, bool] | None) -> str:
+    """The sentence with an opening "It" or "They" (before a verb) replaced by ``subject`` when
+    it agrees (``thing_subject`` of the sentence before); else unchanged."""
+    m = _IT_THEY.match(sentence)
+    if m is None or subject is None or (m.group("pro") == "They") != subject[1]:
+        return sentence
+    return subject[0] + sentence[len(m.group("pro")) :]

@@ -56,19 +56,25 @@ _NAME_THEN_VERB = re.compile(
     r"|insists|admits|believes|shows|looks|appears|poses|arrives|leaves|takes|walks|waves|smiles"
     r"|[a-z]{3,}ed)\b)"
 )
-# Words after which a name is an object or an apposition, not a new sentence ("said Ann Lee",
-# "striker Ann Lee").
-_BEFORE_NAME = frozenset(
+# People named by their role: after one a name is an apposition ("striker Ann Lee"), and "it"
+# never stands for one.
+PERSON_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """star boss manager coach player striker winger midfielder defender keeper captain chairman
+    president minister secretary officer spokesman spokeswoman actor actress singer rapper model wife
+    husband son daughter brother sister friend partner girlfriend boyfriend mother father mum dad uncle
+    aunt cousin colleague team-mate teammate rival owner chief director founder host presenter judge
+    detective sergeant inspector constable agent lawyer attorney doctor dr professor prof mr mrs ms sir
+    lady lord king queen prince princess duke duchess""",
+    )
+)
+# Words after which a name is an object or an apposition, not a new sentence ("said Ann Lee").
+_BEFORE_NAME = PERSON_WORDS | frozenset(
     re.findall(
         r"\S+",
         """to for with in on at by from of and but or nor as than into onto about after before while because
-    since although though despite amid during like said says told named called dubbed star boss manager
-    coach player striker winger midfielder defender keeper captain chairman president minister secretary
-    officer spokesman spokeswoman actor actress singer rapper model wife husband son daughter brother
-    sister friend partner girlfriend boyfriend mother father mum dad uncle aunt cousin colleague
-    team-mate teammate rival owner chief director founder host presenter judge detective sergeant
-    inspector constable agent lawyer attorney doctor dr professor prof mr mrs ms sir lady lord king
-    queen prince princess duke duchess""",
+    since although though despite amid during like said says told named called dubbed""",
     )
 )
 # Adjectives that open a place's or body's name: "the western Pacific", "upper Nile", "greater London".

@@ -71,6 +71,7 @@ class Sentence:
     units: dict[str, float] = field(default_factory=dict)
     point: str = ""  # the sentence as a key point: compressed, complete, short
     name: str | None = None  # whom an opening "he" or "she" stands for
+    thing: tuple[str, bool] | None = None  # what an opening "it" or "they" stands for (plural)
     flaw: float = -1.0  # its penalty, computed once
     base: float | None = None  # its value before what it adds, computed once
 
