@@ -61,6 +61,7 @@ _SUBJECT = re.compile(r"(?<=[\s,])(?:he|she)(?=\s[a-z])")
 _NAME_WORD = re.compile(rf"\s{_CAP}")
 _ANCHOR = re.compile(rf"\d|(?:^|\s){_CAP}")
 _RARE = 3.5  # word_weight of a word rarer than zipf 3.5
+_NAME_RARITY = 2.5  # a capitalised first word rarer than zipf 4.5 ("Greece", not "Police")
 _POSSESSIVE = re.compile(r"\b(?:his|her)\s")
 _PERSON_WORDS = 10  # "Two of the people who worked in his shed…": whose shed?
 _HEAD_WORDS = 6  # a pronoun this early, with nothing named before it, points backwards
@@ -111,11 +112,24 @@ def stands_alone(sentence: str) -> bool:
     if _BACKWARD.match(sentence) or _HE_SHE.match(sentence):
         return False
     head = " " + " ".join(sentence.split()[:_HEAD_WORDS])
+    named = _opens_with_name(sentence)  # "Fowler has earned… his", "Greece denied it…"
     person = _PERSON.search(head) or _POSSESSIVE.search(" " + " ".join(sentence.split()[:_PERSON_WORDS]))
-    if person and not _NAME_WORD.search((" " + sentence)[: person.start()][2:]):
+    if person and not named and not _NAME_WORD.search((" " + sentence)[: person.start()][2:]):
         return False
     thing = _THING.search(head)
-    return not (thing and not _ANCHOR.search(head[: thing.start()].split(None, 1)[-1]))
+    return named or not (thing and not _ANCHOR.search(head[: thing.start()].split(None, 1)[-1]))
+
+
+def _opens_with_name(sentence: str) -> bool:
+    """Whether the first word is a name a later pronoun may stand for ("Fowler has…", "Greece
+    denied…", "Tim Hale said…"), not an article, a pronoun, an opener or a common word."""
+    words = sentence.split(None, 2)
+    first = words[0].strip("\"'‘“(") if words else ""
+    if not first[:1].isupper() or first in _NOT_NAMES:
+        return False
+    if len(words) > 1 and words[1][:1].isupper():
+        return True
+    return word_weight(re.sub(r"['’]s?$", "", first).casefold(), "en") > _NAME_RARITY
 
 
 # "It/They + verb" stands for the sentence before's subject, unless the verb points at a whole
