@@ -301,3 +301,44 @@ def test_coverage_prefers_new_facts_over_retellings() -> None:
     picked = choose([retelling, colour, fact], told, most=2, least=1)
     assert picked[0] is fact
     assert retelling not in picked
+
+
+def test_nouns_and_adjectives_are_no_acts() -> None:
+    from digest.condense.select import _DECISION
+
+    assert not _DECISION.search("The rule covered phones only; a fine sign of the times.")
+    assert not _DECISION.search("The inspectors found cracks in the cables.")
+    assert _DECISION.search("The judge ruled that the fine was lawful.")
+    assert _DECISION.search("Le maire a annoncé lundi la fermeture du pont.")
+    assert _DECISION.search("Der Stadtrat hat den Haushalt beschlossen.")
+    assert _DECISION.search("El Gobierno aprobó el presupuesto el martes.")
+
+
+def test_each_kind_of_act_is_a_fact_of_its_own() -> None:
+    denial = units("The two ministries denied the reports on Tuesday.", "en")
+    other = units("Both capitals dismissed the claims as rumours.", "en")
+    promise = units("Oskar Lind promised to hire 200 nurses by March.", "en")
+    assert "!deny" in denial  # a second denial adds no new act
+    assert "!deny" in other
+    assert "!promise" in promise
+    assert "!deny" not in promise
+    assert promise["@march"] > promise["#200"]  # a deadline: what happens next
+    assert units("The ferry sailed in March.", "en")["@march"] < promise["@march"]
+    assert "@may" not in units("The council may vote again.", "en")
+
+
+def test_north_and_south_are_not_one_name() -> None:
+    got = units("South Vellan officials said North Vellan troops crossed the river.", "en")
+    assert "south vellan" in got
+    assert "north vellan" in got
+
+
+def test_a_point_about_the_story_s_subject_counts_for_more() -> None:
+    from digest.condense.select import about_subject
+
+    df = {"ferry": 4, "fare": 3, "kite": 1, "lamp": 1}
+    summary = {"ferry": 2.0}
+    assert about_subject({"ferry": 2.0, "fare": 2.0}, df, summary) > about_subject(
+        {"kite": 2.0, "lamp": 2.0}, df, summary
+    )
+    assert about_subject({}, df, summary) == 0.0

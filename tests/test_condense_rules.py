@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from digest.condense import condense_text
 from digest.condense.extractive import Source, _by_recency, _supersede
 from digest.condense.refer import name_thing, named_subject, resolve, stands_alone, thing_subject
 from digest.condense.segment import unglue
 from digest.condense.select import Sentence, choose
 from digest.condense.units import MONEY_WEIGHT, NUMBER_WEIGHT, units
+
+ARTICLES = Path(__file__).parent / "data" / "articles"
 
 
 def test_french_impersonal_il_is_never_a_name() -> None:
@@ -153,3 +157,22 @@ def test_a_key_point_that_opens_with_it_names_what_it_stands_for() -> None:
     points = [k.text for k in c.key_points]
     assert not any(p.startswith(("It ", "They ")) for p in points)
     assert any(p.startswith("The council's engineers said a repair would cost £2.3 million") for p in points)
+
+
+def test_a_name_that_opens_the_sentence_is_what_its_pronouns_stand_for() -> None:
+    assert stands_alone("Marwick has earned praise from his fans after a late goal.")
+    assert stands_alone("Estoria denied it would miss the payment due in May.")
+    assert stands_alone("Tom Orwell said his bakery would reopen.")
+    assert not stands_alone("Police said his car was found in a ditch.")  # whose car?
+    assert not stands_alone("The photo was shared with her 9,000 followers.")
+
+
+def test_points_carry_distinct_acts_with_their_dates() -> None:
+    c = condense_text((ARTICLES / "acts-en.txt").read_text(encoding="utf-8"))
+    told = " ".join(k.text for k in c.key_points)
+    assert "confirmed" in told  # who confirmed what
+    assert "treaty in March" in told  # the pact and its month
+    assert "by October" in told  # the promise and its deadline
+    assert "summoned" in told  # the neighbour's response
+    # one denial is told, not two: "rejected" and "dismissed" are one kind of act
+    assert ("rejected" in told) != ("dismissed" in told)

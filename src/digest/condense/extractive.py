@@ -23,7 +23,7 @@ from .compress import clean_headline, compress, finish, fit, headline_from_lead,
 from .language import detect_language, split_sentences, words
 from .refer import full_name, name_thing, named_subject, resolve, stands_alone, thing_subject
 from .segment import unglue
-from .select import Sentence, boosted, choose, repeats_of, value
+from .select import Sentence, about_subject, boosted, choose, repeats_of, value
 from .summary import MAX_SUMMARY_WORDS as MAX_SUMMARY_WORDS
 from .summary import summarize
 from .units import units
@@ -142,6 +142,8 @@ def _candidates(
             if lang == "en":
                 thing = thing if name_thing(s.text, thing) != s.text else thing_subject(s.text)
     _supersede(story, pool)
+    for s in pool:
+        s.subject = about_subject(s.units, df, told)
     pool.sort(key=lambda s: -value(s, told))
     for s in pool[:_POOL]:
         s.point = ""

@@ -35,6 +35,35 @@ _MONEY = re.compile(
 )
 _MAX_WEIGHT = 4.5
 _MIN_WEIGHT = 0.3
+# An act is a fact of its own whoever does it: a unit per kind of act ("denied" and "dismissed
+# the reports" are one kind, "signed" another), so that a point telling a second denial adds
+# little and one telling a promise adds the promise. English verbs in their reporting forms.
+_ACTS = {
+    "deny": r"den(?:y|ied|ies|ying)|dismiss(?:ed|es)|reject(?:ed|s)|refut(?:ed|es)",
+    "confirm": r"confirm(?:ed|s)",
+    "promise": r"promis(?:ed|es)|pledg(?:ed|es)|vow(?:ed|s)|commit(?:ted|s)",
+    "sign": r"sign(?:ed|s|ing)|agree(?:d|s)",
+    "announce": r"announc(?:ed|es)|unveil(?:ed|s)|launch(?:ed|es)",
+    "summon": r"summon(?:ed|s)|expel(?:led|s)",
+    "arrest": r"arrest(?:ed|s)|detain(?:ed|s)|charg(?:ed|es)",
+    "vote": r"vot(?:ed|es)|approv(?:ed|es)|adopt(?:ed|s)|pass(?:ed|es) (?:a|the) (?:law|bill|budget)",
+    "resign": r"resign(?:ed|s)|step(?:ped|s) down|quit",
+    "sentence": r"sentenc(?:ed|es)|convict(?:ed|s)|jail(?:ed|s)|fin(?:ed|es)",
+    "die": r"died|dies|killed",
+    "warn": r"warn(?:ed|s)|threaten(?:ed|s)",
+    # a consequence: what one side gains or loses ("in return", "would give it…")
+    "gain": r"in (?:return|exchange)|benefit(?:s|ed)"
+    r"|(?:would|will|could) (?:also )?(?:give|provide|offer|bring|cost)",
+}
+_ACT = re.compile("|".join(rf"\b(?P<{k}>{v})\b" for k, v in _ACTS.items()))
+ACT_WEIGHT = 10.0  # a kind of act weighs more than a figure: what was done is the news
+# A month named mid-sentence tells when ("in June", "by December"): a fact like a figure.
+_MONTH_NAME = re.compile(
+    r"(?<=\s)(?P<by>(?:by|until|before|from|till) (?:the end of |early |late |mid-)?)?"
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z])"
+)
+MONTH_WEIGHT = NUMBER_WEIGHT
+DEADLINE_WEIGHT = MONEY_WEIGHT
 
 
 @functools.lru_cache(maxsize=8)
@@ -88,6 +117,9 @@ def numbers(sentence: str) -> list[str]:
     return [number_key(m.group()) for m in _NUMBER.finditer(sentence)]
 
 
+_COMPASS = frozenset({"north", "south", "east", "west", "northern", "southern", "eastern", "western"})
+
+
 _WORDS: dict[str, dict[str, tuple[str, float, bool]]] = {}  # per language: word → _word(word)
 
 
@@ -112,25 +144,32 @@ def units(sentence: str, lang: str) -> dict[str, float]:
     one unit, keyed by its last word, so that a later "Whitlock" tells nothing new and a long
     name weighs no more than a short one."""
     out: dict[str, float] = {}
-    run_key, run_weight = "", 0.0
+    run_key, run_weight, side = "", 0.0, ""
     cache = _WORDS.get(lang, {})
     first = True
     for word in _TOKEN.findall(sentence):
         key, weight, cap = cache.get(word) or _word(word, lang)  # inline lookup: the hot path
-        if cap and not first:
+        if cap and (not first or key in _COMPASS):
+            if not run_key and key in _COMPASS:
+                side = key  # "North Korean" and "South Korean" are not one name
             run_key = key or _stem(word.casefold(), lang)
             if weight > run_weight:
                 run_weight = weight
+            first = False
             continue
         first = False
         if run_key:
-            if run_weight > out.get(run_key, 0.0):
-                out[run_key] = run_weight
-            run_key, run_weight = "", 0.0
+            _add(out, f"{side} {run_key}" if side and side != run_key else run_key, run_weight)
+            run_key, run_weight, side = "", 0.0, ""
         if key and weight > out.get(key, 0.0):  # a stem keeps the weight of its rarest form
             out[key] = weight
     if run_key:
-        _add(out, run_key, run_weight)
+        _add(out, f"{side} {run_key}" if side and side != run_key else run_key, run_weight)
+    for m in _ACT.finditer(sentence):
+        out["!" + (m.lastgroup or "")] = ACT_WEIGHT
+    for m in _MONTH_NAME.finditer(sentence):
+        # a deadline ("by December", "until March") tells what happens next
+        out["@" + m.group().split()[-1].casefold()] = DEADLINE_WEIGHT if m.group("by") else MONTH_WEIGHT
     if _DIGIT.search(sentence):
         text = _CLOCK.sub("", sentence)  # "at 2 p.m." tells when, not a figure
         for n in numbers(text):
