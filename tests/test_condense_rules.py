@@ -176,3 +176,21 @@ def test_points_carry_distinct_acts_with_their_dates() -> None:
     assert "summoned" in told  # the neighbour's response
     # one denial is told, not two: "rejected" and "dismissed" are one kind of act
     assert ("rejected" in told) != ("dismissed" in told)
+
+
+def test_a_report_whose_body_adds_no_facts_keeps_its_points_in_the_lead() -> None:
+    text = (ARTICLES / "lead-heavy-en.txt").read_text(encoding="utf-8")
+    c = condense_text(text)
+    told = " ".join(k.text for k in c.key_points)
+    # the facts after the summary are in the lead: the injured, the suspension, the inquiry
+    assert "suspended work on all eleven of its cranes" in told
+    assert "inquiry" in told
+    assert "Gulls" not in told  # the colour of the body ranks low
+
+
+def test_how_far_a_report_spreads_its_facts() -> None:
+    from digest.condense.extractive import Source, _by_recency, body_facts
+
+    lead_heavy = _by_recency([Source((ARTICLES / "lead-heavy-en.txt").read_text(encoding="utf-8"))], "en")
+    spread = _by_recency([Source((ARTICLES / "acts-en.txt").read_text(encoding="utf-8"))], "en")
+    assert body_facts(lead_heavy[-1].sentences) < 0.3 < body_facts(spread[-1].sentences)

@@ -53,6 +53,7 @@ _FIRST_PERSON = re.compile(
     r"\b(?:I|I'm|I've|I'd|I'll|me|my|we|we're|we've|us|our)\b|(?i:\b(?:je|j'|nous|ich|wir|yo|nosotros)\b)"
 )
 _SPEECH = 0.3
+_CAPTION_PENALTY = 0.4
 _COLOUR = 0.1
 # a figure, or a name after the first word: what makes a sentence a fact of this story
 _CONCRETE = re.compile(r"\d|\s[A-ZÀ-Ý][\w'’-]*[a-zà-ÿ]")
@@ -90,6 +91,7 @@ class Sentence:
     name: str | None = None  # whom an opening "he" or "she" stands for
     thing: tuple[str, bool] | None = None  # what an opening "it" or "they" stands for (plural)
     subject: float = 0.0  # how much it is about the story's subject (:func:`about_subject`)
+    lead: float = 0.0  # how much more an early place counts in its report (facts kept in the lead)
     flaw: float = -1.0  # its penalty, computed once
     base: float | None = None  # its value before what it adds, computed once
 
@@ -105,7 +107,7 @@ class Sentence:
         """What the sentence is worth whatever is chosen: an early place in its report, a
         decision or statement, how much it is about the story's subject, less its penalty."""
         if self.base is None:
-            early = _POSITION / (1.0 + 0.25 * self.position)
+            early = (_POSITION + self.lead) / (1.0 + 0.25 * self.position)
             decision = _DECISION_BONUS if _DECISION.search(self.text) else 0.0
             decision = decision or (_DECISION_BONUS / 2 if _STATEMENT.search(self.text) else 0.0)
             self.base = early + decision + self.subject - _PENALTY * self.penalty
@@ -124,7 +126,7 @@ def penalty(s: Sentence) -> float:
     if s.text.rstrip("\"”’»' ").endswith("?"):
         p += 0.5
     if _CAPTION.match(s.text):
-        p += 0.4
+        p += _CAPTION_PENALTY
     if DANGLING.match(s.text) or _VAGUE.match(s.text):
         p += 0.4
     if _FIRST_PERSON.search(s.text):  # speech, whether or not its quote marks survived

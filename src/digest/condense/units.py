@@ -35,6 +35,7 @@ _MONEY = re.compile(
 )
 _MAX_WEIGHT = 4.5
 _MIN_WEIGHT = 0.3
+FACT_UNITS = "#@!"  # the first letter of a figure's, a date's and an act's unit key
 # An act is a fact of its own whoever does it: a unit per kind of act ("denied" and "dismissed
 # the reports" are one kind, "signed" another), so that a point telling a second denial adds
 # little and one telling a promise adds the promise. English verbs in their reporting forms.
