@@ -40,29 +40,38 @@ FACT_UNITS = "#@!"  # the first letter of a figure's, a date's and an act's unit
 # the reports" are one kind, "signed" another), so that a point telling a second denial adds
 # little and one telling a promise adds the promise. English verbs in their reporting forms.
 _ACTS = {
-    "deny": r"den(?:y|ied|ies|ying)|dismiss(?:ed|es)|reject(?:ed|s)|refut(?:ed|es)",
-    "confirm": r"confirm(?:ed|s)",
-    "promise": r"promis(?:ed|es)|pledg(?:ed|es)|vow(?:ed|s)|commit(?:ted|s)",
-    "sign": r"sign(?:ed|s|ing)|agree(?:d|s)",
-    "announce": r"announc(?:ed|es)|unveil(?:ed|s)|launch(?:ed|es)",
-    "summon": r"summon(?:ed|s)|expel(?:led|s)",
-    "arrest": r"arrest(?:ed|s)|detain(?:ed|s)|charg(?:ed|es)",
-    "vote": r"vot(?:ed|es)|approv(?:ed|es)|adopt(?:ed|s)|pass(?:ed|es) (?:a|the) (?:law|bill|budget)",
-    "resign": r"resign(?:ed|s)|step(?:ped|s) down|quit",
-    "sentence": r"sentenc(?:ed|es)|convict(?:ed|s)|jail(?:ed|s)|fin(?:ed|es)",
-    "die": r"died|dies|killed",
-    "warn": r"warn(?:ed|s)|threaten(?:ed|s)",
-    # a consequence: what one side gains or loses ("in return", "would give it…")
-    "gain": r"in (?:return|exchange)|benefit(?:s|ed)"
-    r"|(?:would|will|could) (?:also )?(?:give|provide|offer|bring|cost)",
+    "deny": "deny denied denies denying dismissed dismisses rejected rejects refuted refutes",
+    "confirm": "confirmed confirms",
+    "promise": "promised promises pledged pledges vowed vows committed commits",
+    "sign": "signed signs signing agreed agrees",
+    "announce": "announced announces unveiled unveils launched launches",
+    "summon": "summoned summons expelled expels",
+    "arrest": "arrested arrests detained detains charged charges",
+    "vote": "voted votes approved approves adopted adopts",
+    "resign": "resigned resigns quit",
+    "sentence": "sentenced sentences convicted convicts jailed jails fined fines",
+    "die": "died dies killed",
+    "warn": "warned warns threatened threatens",
+    "gain": "benefits benefited",
 }
-_ACT = re.compile("|".join(rf"\b(?P<{k}>{v})\b" for k, v in _ACTS.items()))
+_ACT_WORDS = {form: kind for kind, forms in _ACTS.items() for form in re.findall(r"\S+", forms)}
+# Acts of two or three words: the last word, then the words that must come before it.
+_ACT_AFTER = {
+    "down": ("resign", ({"stepped", "steps"},)),  # "stepped down"
+    "return": ("gain", ({"in"},)),  # "in return": what one side gains
+    "exchange": ("gain", ({"in"},)),
+    **dict.fromkeys(("law", "bill", "budget"), ("vote", ({"a", "the"}, {"passed", "passes"}))),
+    **dict.fromkeys(("give", "provide", "offer", "bring", "cost"), ("gain", ({"would", "will", "could"},))),
+}
 ACT_WEIGHT = 10.0  # a kind of act weighs more than a figure: what was done is the news
-# A month named mid-sentence tells when ("in June", "by December"): a fact like a figure.
+# A month named mid-sentence tells when ("in June"): a fact like a figure; a deadline ("by
+# December", "until the end of March") tells what happens next.
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _MONTH_NAME = re.compile(
-    r"(?<=\s)(?P<by>(?:by|until|before|from|till) (?:the end of |early |late |mid-)?)?"
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+[A-Z])"
+    rf"(?<=\s)(?P<by>(?:by|until|before|from|till) (?:the end of |early |late |mid-)?)?(?:{_MONTHS})\b"
+    r"(?!\s+[A-Z])"
 )
+_MONTH_WORDS = frozenset(_MONTHS.split("|"))
 MONTH_WEIGHT = NUMBER_WEIGHT
 DEADLINE_WEIGHT = MONEY_WEIGHT
 
@@ -121,41 +130,61 @@ def numbers(sentence: str) -> list[str]:
 _COMPASS = frozenset({"north", "south", "east", "west", "northern", "southern", "eastern", "western"})
 
 
-_WORDS: dict[str, dict[str, tuple[str, float, bool]]] = {}  # per language: word → _word(word)
+_Word = tuple[str, float, bool, str]
+_WORDS: dict[str, dict[str, _Word]] = {}  # per language: word → _word(word)
 
 
-def _word(word: str, lang: str) -> tuple[str, float, bool]:
-    """A word's unit key (``""`` for a stop word), its weight, and whether it may be part of a
-    name (capitalised, no stop word). Cached per language: the hot path of condensing."""
+def _word(word: str, lang: str) -> _Word:
+    """A word's unit key (``""`` for a stop word), its weight, whether it may be part of a name
+    (capitalised, no stop word) and the kind of act it tells (English), ``"?"`` when that
+    depends on the words before it, ``"@"`` for a month. Cached per language: the hot path."""
     cache = _WORDS.setdefault(lang, {})
     found = cache.get(word)
     if found is None:
         low = word.casefold()
         stop = low in STOP_WORDS.get(lang, STOP_WORDS["en"])
         key = "" if stop or len(low) < 3 else _stem(low, lang)
-        found = (key, word_weight(low, lang), word[:1].isupper() and not stop)
+        act = "@" if word in _MONTH_WORDS else ""
+        if lang == "en":
+            act = _ACT_WORDS.get(word) or ("?" if word in _ACT_AFTER else act)
+        found = (key, word_weight(low, lang), word[:1].isupper() and not stop, act)
         if len(cache) < 500_000:
             cache[word] = found
     return found
 
 
+def _act_after(word: str, before: list[str]) -> str:
+    """The kind of act a word tells with the words before it (latest first): "stepped down",
+    "in return", "would also give"; ``""`` when they do not make one."""
+    kind, wanted = _ACT_AFTER[word]
+    if before[:1] == ["also"]:
+        before = before[1:]
+    return kind if all(i < len(before) and before[i] in w for i, w in enumerate(wanted)) else ""
+
+
 def units(sentence: str, lang: str) -> dict[str, float]:
-    """The content units of a sentence with their weights: stems of its non-stop words and its
-    numbers. A stem keeps the weight of its rarest form. A name ("Councillor Dana Whitlock") is
-    one unit, keyed by its last word, so that a later "Whitlock" tells nothing new and a long
-    name weighs no more than a short one."""
+    """The content units of a sentence with their weights: stems of its non-stop words, its
+    numbers, the months it names and the kinds of act it tells. A stem keeps the weight of its
+    rarest form. A name ("Councillor Dana Whitlock") is one unit, keyed by its last word, so
+    that a later "Whitlock" tells nothing new and a long name weighs no more than a short one."""
     out: dict[str, float] = {}
     run_key, run_weight, side = "", 0.0, ""
+    before: list[str] = []  # the words before the current one, latest first (lower case)
     cache = _WORDS.get(lang, {})
-    first = True
+    first, month = True, False
     for word in _TOKEN.findall(sentence):
-        key, weight, cap = cache.get(word) or _word(word, lang)  # inline lookup: the hot path
+        key, weight, cap, act = cache.get(word) or _word(word, lang)  # inline lookup: the hot path
+        if act:
+            month = month or act == "@"
+            act = _act_after(word, before) if act == "?" else act
+            if act and act != "@":
+                out["!" + act] = ACT_WEIGHT
+        before.insert(0, word.casefold())
         if cap and (not first or key in _COMPASS):
             if not run_key and key in _COMPASS:
                 side = key  # "North Korean" and "South Korean" are not one name
             run_key = key or _stem(word.casefold(), lang)
-            if weight > run_weight:
-                run_weight = weight
+            run_weight = max(run_weight, weight)
             first = False
             continue
         first = False
@@ -166,10 +195,7 @@ def units(sentence: str, lang: str) -> dict[str, float]:
             out[key] = weight
     if run_key:
         _add(out, f"{side} {run_key}" if side and side != run_key else run_key, run_weight)
-    for m in _ACT.finditer(sentence):
-        out["!" + (m.lastgroup or "")] = ACT_WEIGHT
-    for m in _MONTH_NAME.finditer(sentence):
-        # a deadline ("by December", "until March") tells what happens next
+    for m in _MONTH_NAME.finditer(sentence) if month else ():
         out["@" + m.group().split()[-1].casefold()] = DEADLINE_WEIGHT if m.group("by") else MONTH_WEIGHT
     if _DIGIT.search(sentence):
         text = _CLOCK.sub("", sentence)  # "at 2 p.m." tells when, not a figure
