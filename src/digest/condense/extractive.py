@@ -21,7 +21,7 @@ from . import clauses, reports
 from .clean import clean_reports
 from .compress import clean_headline, compress, finish, fit, headline_from_lead, same_text
 from .language import detect_language, split_sentences, words
-from .refer import full_name, name_thing, named_subject, resolve, stands_alone, thing_subject
+from .refer import full_name, name_thing, named_subject, opens_with_it, resolve, stands_alone, thing_subject
 from .segment import unglue
 from .select import Sentence, about_subject, boosted, choose, repeats_of, value
 from .summary import MAX_SUMMARY_WORDS as MAX_SUMMARY_WORDS
@@ -122,25 +122,31 @@ def _candidates(
     """The sentences that can be key points: not the summary, not another report's lead (it
     retells the news the summary tells), readable on its own. Only the best by a first
     estimate of what they add are compressed: that is where the time goes."""
-    names: dict[int, tuple[str | None, tuple[str, bool] | None]] = {}
+    names: dict[int, tuple[str | None, tuple[str, bool] | None, str]] = {}
     pool: list[Sentence] = []
     for report in story:
         name: str | None = None
-        thing: tuple[str, bool] | None = None
+        thing: tuple[str, bool] | None = None  # what an "it" the sentence before named stood for
         known: list[str] = []
+        before = ""
         for s in report.sentences:
             if id(s) not in used and (s.position > 0 or report is story[-1]) and s.penalty < 1.0:
                 pool.append(s)
-                names[id(s)] = name, thing
+                names[id(s)] = name, thing, before
             subject = full_name(named_subject(s.text), known)
             if subject:
                 known.append(subject)
             # English "he" and "she" stand for a person: the one last named. Elsewhere "il",
             # "elle", "er" may stand for a thing: only the subject of the sentence before counts.
             name = subject or (name if lang == "en" else None)
-            # "it" and "they" stand for the subject of the sentence before (or what it stood for)
-            if lang == "en":
-                thing = thing if name_thing(s.text, thing) != s.text else thing_subject(s.text)
+            # "it" and "they" stand for the subject of the sentence before, or for what the
+            # "it" of the sentence before stood for
+            if lang == "en" and opens_with_it(s.text):
+                thing = thing or thing_subject(before)
+                thing = thing if name_thing(s.text, thing) != s.text else None
+            else:
+                thing = None
+            before = s.text
     _supersede(story, pool)
     # where the newest report's body adds few figures, dates or acts, its facts are in its lead
     lead = LEAD_PLACE * max(0.0, 1.0 - body_facts(story[-1].sentences) / _SPREAD)
@@ -150,7 +156,9 @@ def _candidates(
     pool.sort(key=lambda s: -value(s, told))
     for s in pool[:_POOL]:
         s.point = ""
-        s.name, s.thing = names[id(s)]
+        s.name, s.thing, before = names[id(s)]
+        if lang == "en" and s.thing is None:
+            s.thing = thing_subject(before)  # only for the few compressed: it costs
         s.units = boosted(s.units, df)
     return pool[:_POOL]
 

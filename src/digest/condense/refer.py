@@ -224,6 +224,11 @@ def thing_subject(sentence: str) -> tuple[str, bool] | None:
     return re.sub(r"^(?:A|An|This|These|Those)\s", "The ", np), plural
 
 
+def opens_with_it(sentence: str) -> bool:
+    """Whether a sentence opens with an "It" or "They" that :func:`name_thing` may name."""
+    return _IT_THEY.match(sentence) is not None
+
+
 def name_thing(sentence: str, subject: tuple[str, bool] | None) -> str:
     """The sentence with an opening "It" or "They" (before a verb) replaced by ``subject`` when
     it agrees (``thing_subject`` of the sentence before); else unchanged."""

@@ -41,8 +41,8 @@ _COUNTRY_STOP = re.compile(
 # word, a caption label ("… over its peers Proud mum: Jean …").
 _NOT_NEXT = r"(?!(?:and|or|said|to|was|is|had|has|who|in|of|for)\b)[a-z0-9]"
 _THE = re.compile(rf"(?<=[A-Za-z0-9’'\")]) (?=The {_NOT_NEXT})")
-_OPENER = re.compile(
-    r"(?<=[a-z0-9’'\")]) (?="
+_OPENER = re.compile(  # (the space first: the search skips to the spaces)
+    r" (?<=[a-z0-9’'\")] )(?="
     r"(?:A|An|He|She|It|They|His|Her|Their|Its|This|There|But|In|On|At|After|When|Now|However"
     rf"|Last|We|I|Police|Officers) {_NOT_NEXT})"
 )
@@ -50,7 +50,7 @@ _LABEL = re.compile(r"(?<=[a-z0-9’'\")]) (?=[A-Z][\w'’-]*(?: [\w'’-]+){0,3
 # After a lower-case word: a name of up to three words (with "(left)"-style photo directions)
 # and a verb: "… for the incident Ibe was present …".
 _NAME_THEN_VERB = re.compile(
-    r"(?<=[a-z0-9)’'\"]) (?=(?:[A-Z][\w'’-]+ ){0,2}[A-Z][\w'’-]+"
+    r" (?<=[a-z0-9)’'\"] )(?=(?:[A-Z][\w'’-]+ ){0,2}[A-Z][\w'’-]+"
     r"(?: \((?:left|right|centre|center|above|below|pictured)\))? "
     r"(?:is|was|has|had|have|are|were|will|would|said|says|celebrates|scored|won|made|joined|added"
     r"|insists|admits|believes|shows|looks|appears|poses|arrives|leaves|takes|walks|waves|smiles"
@@ -111,21 +111,27 @@ def _lower_before(sentence: str, at: int) -> bool:
 
 
 def _cuts(sentence: str) -> list[tuple[int, bool]]:
-    """Candidate cut offsets, each with whether it is a real full stop (needs no length guard)."""
-    cuts = [
-        (m.start(), True)
-        for m in _MISSED_STOP.finditer(sentence)
-        if sentence[: m.start()].rsplit(None, 1)[-1].rstrip(".!?").casefold() not in _NOT_ENDS
-    ]
-    cuts += [(m.start(), True) for m in _CLOCK_STOP.finditer(sentence)]
-    cuts += [(m.start(1), True) for m in _COUNTRY_STOP.finditer(sentence)]
-    cuts += [(m.start(), False) for m in _THE.finditer(sentence)]
+    """Candidate cut offsets, each with whether it is a real full stop (needs no length guard).
+    Each pattern runs only when the text it needs is there: this runs on every sentence."""
+    cuts: list[tuple[int, bool]] = []
+    if ". " in sentence or "! " in sentence or "? " in sentence:
+        cuts += [
+            (m.start(), True)
+            for m in _MISSED_STOP.finditer(sentence)
+            if sentence[: m.start()].rsplit(None, 1)[-1].rstrip(".!?").casefold() not in _NOT_ENDS
+        ]
+        if "m. " in sentence:
+            cuts += [(m.start(), True) for m in _CLOCK_STOP.finditer(sentence)]
+        cuts += [(m.start(1), True) for m in _COUNTRY_STOP.finditer(sentence)]
+    if " The " in sentence:
+        cuts += [(m.start(), False) for m in _THE.finditer(sentence)]
     cuts += [
         (m.start(), False)
         for m in _OPENER.finditer(sentence)
         if not sentence.startswith((" A ", " I "), m.start()) or _lower_before(sentence, m.start())
     ]  # "Serie A side", "World War I veterans": a name's letter, not an opener
-    cuts += [(m.start(), False) for m in _LABEL.finditer(sentence) if _lower_before(sentence, m.start())]
+    if ": " in sentence:
+        cuts += [(m.start(), False) for m in _LABEL.finditer(sentence) if _lower_before(sentence, m.start())]
     cuts += [
         (m.start(), False) for m in _NAME_THEN_VERB.finditer(sentence) if _ends_phrase(sentence[: m.start()])
     ]
