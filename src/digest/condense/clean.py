@@ -48,6 +48,7 @@ _INLINE_FURNITURE = re.compile(
     r"(?i)\b(?:scroll down for (?:the )?(?:video|pictures?|photos?)|click here for [^.]{0,80}"
     r"|read more:?|advertisement)\b[.:]?"
 )
+_FURNITURE_WORDS = ("scroll down", "click here", "read more", "advertisement")  # what it needs
 _LIST_HEADER = re.compile(
     r"(?i)^\s*(?:contents|table of contents|in this (?:article|story)|related(?: articles| stories)?"
     r"|read more|see also|more (?:stories|on this(?: story)?|from [\w ]{2,30})|you may also like|recommended"
@@ -106,7 +107,10 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
 
 def normalize(text: str) -> str:
     """Unicode NFC, HTML entities decoded, control characters gone, spaces collapsed per line."""
-    text = html.unescape(unicodedata.normalize("NFC", text))
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if "&" in text:
+        text = html.unescape(text)
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
 
@@ -140,7 +144,8 @@ def is_clutter(line: str) -> bool:
 def strip_furniture(sentence: str) -> str:
     """Remove datelines ("Rome (CNN) --") and inline furniture ("Scroll down for video")."""
     sentence = _DATELINE.sub("", sentence)
-    if _INLINE_FURNITURE.search(sentence):
+    low = sentence.casefold()
+    if any(w in low for w in _FURNITURE_WORDS) and _INLINE_FURNITURE.search(sentence):
         sentence = " ".join(_INLINE_FURNITURE.sub(" ", sentence).split())
     return sentence.strip()
 

@@ -79,7 +79,7 @@ def detect_language(text: str) -> str:
 
     Counts each language's stop words among the first words: fast, and needs no dictionary.
     """
-    tokens = [w.casefold() for w in _WORD.findall(text[:3000])][:400]
+    tokens = _WORD.findall(text[:3000].casefold())[:400]
     if len(tokens) < 3:
         return "en"  # too little to tell: English rules do no harm to a few words
     seen = Counter(tokens)

@@ -169,17 +169,17 @@ def units(sentence: str, lang: str) -> dict[str, float]:
     that a later "Whitlock" tells nothing new and a long name weighs no more than a short one."""
     out: dict[str, float] = {}
     run_key, run_weight, side = "", 0.0, ""
-    before: list[str] = []  # the words before the current one, latest first (lower case)
     cache = _WORDS.get(lang, {})
     first, month = True, False
-    for word in _TOKEN.findall(sentence):
+    tokens = _TOKEN.findall(sentence)
+    for i, word in enumerate(tokens):
         key, weight, cap, act = cache.get(word) or _word(word, lang)  # inline lookup: the hot path
         if act:
             month = month or act == "@"
-            act = _act_after(word, before) if act == "?" else act
+            if act == "?":  # the words before it, latest first
+                act = _act_after(word, [t.casefold() for t in tokens[max(0, i - 3) : i][::-1]])
             if act and act != "@":
                 out["!" + act] = ACT_WEIGHT
-        before.insert(0, word.casefold())
         if cap and (not first or key in _COMPASS):
             if not run_key and key in _COMPASS:
                 side = key  # "North Korean" and "South Korean" are not one name
