@@ -12,7 +12,6 @@ import html
 import re
 import unicodedata
 
-from ..htmltext import html_to_text as fragment_text
 from .reports import Section, header_date, header_title, is_date_line, starts_report
 
 # A line or sentence that asks the reader to do something on the page rather than telling news.
@@ -101,6 +100,8 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
     if meta is not None and meta.title:
         title = meta.title
     if not text:  # short fragments (a feed's summary) are not "pages" to trafilatura
+        from ..htmltext import html_to_text as fragment_text  # only for HTML
+
         text = fragment_text(markup)
     return text, title
 

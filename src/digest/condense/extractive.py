@@ -98,8 +98,12 @@ def _read(src: Source, lang: str, start: int) -> list[_Report]:
 
 
 def _named(text: str, s: Sentence) -> str:
-    """``text`` with its opening "he"/"she" or "it"/"they" named, when the story says who."""
-    return name_thing(resolve(text, s.name), s.thing)
+    """``text`` with its opening "he"/"she" or "it"/"they" named, when the story says who: for
+    "it", the subject of the sentence before (looked for only when it is needed)."""
+    text = resolve(text, s.name)
+    if s.thing is None and s.before and opens_with_it(text):
+        s.thing = thing_subject(s.before)
+    return name_thing(text, s.thing)
 
 
 def _as_point(s: Sentence, lang: str) -> str:
@@ -157,8 +161,7 @@ def _candidates(
     for s in pool[:_POOL]:
         s.point = ""
         s.name, s.thing, before = names[id(s)]
-        if lang == "en" and s.thing is None:
-            s.thing = thing_subject(before)  # only for the few compressed: it costs
+        s.before = before if lang == "en" else ""
         s.units = boosted(s.units, df)
     return pool[:_POOL]
 

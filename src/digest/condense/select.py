@@ -91,6 +91,7 @@ class Sentence:
     point: str = ""  # the sentence as a key point: compressed, complete, short
     name: str | None = None  # whom an opening "he" or "she" stands for
     thing: tuple[str, bool] | None = None  # what an opening "it" or "they" stands for (plural)
+    before: str = ""  # the sentence before, whose subject an opening "it" may stand for
     subject: float = 0.0  # how much it is about the story's subject (:func:`about_subject`)
     lead: float = 0.0  # how much more an early place counts in its report (facts kept in the lead)
     flaw: float = -1.0  # its penalty, computed once
@@ -150,12 +151,13 @@ def about_subject(units: dict[str, float], df: dict[str, int], summary: dict[str
     """How much a sentence is about the story's subject, by weight of what it tells: the units
     the story says again (0 when each is said once, up to 3 when each is said four times or
     more) and the share the summary tells. What it adds still counts in :func:`gain`."""
-    total = sum(units.values())
-    if not total:
-        return 0.0
-    repeated = sum(w * min(df.get(u, 1) - 1, _MAX_REPEATS) for u, w in units.items()) / total
-    retold = sum(w for u, w in units.items() if u in summary) / total
-    return _REPEATED * repeated + _RETOLD * retold
+    total = repeated = retold = 0.0
+    for u, w in units.items():
+        total += w
+        repeated += w * min(df.get(u, 1) - 1, _MAX_REPEATS)
+        if u in summary:
+            retold += w
+    return (_REPEATED * repeated + _RETOLD * retold) / total if total else 0.0
 
 
 def boosted(units: dict[str, float], df: dict[str, int]) -> dict[str, float]:
