@@ -194,3 +194,45 @@ def test_how_far_a_report_spreads_its_facts() -> None:
     lead_heavy = _by_recency([Source((ARTICLES / "lead-heavy-en.txt").read_text(encoding="utf-8"))], "en")
     spread = _by_recency([Source((ARTICLES / "acts-en.txt").read_text(encoding="utf-8"))], "en")
     assert body_facts(lead_heavy[-1].sentences) < 0.3 < body_facts(spread[-1].sentences)
+
+
+def test_an_item_of_a_list_is_no_key_point() -> None:
+    from digest.condense.select import Sentence, penalty
+
+    item = Sentence("unemployment peaking at 6.1% in mid-2031.", 0, 9, 9.0, (0, 0), (0, 0), 6)
+    brand = Sentence("iPhone sales in Norland rose 12% in the spring.", 0, 9, 9.0, (0, 0), (0, 0), 9)
+    assert penalty(item) >= 1.0
+    assert penalty(brand) < 1.0
+
+
+def test_a_point_that_only_gives_a_figure_again_is_a_repeat() -> None:
+    from digest.condense.select import Sentence, repeats
+
+    told = units("The agency launched a $2.3 billion probe toward the comet Vell on Sunday.", "en")
+    again = Sentence(
+        "The mission cost $2.3 billion, making it the agency's costliest project to date.",
+        0,
+        7,
+        7.0,
+        (0, 0),
+        (0, 0),
+        13,
+    )
+    again.units = units(again.text, "en")
+    confirmed = Sentence(
+        "The ministry confirmed the $2.3 billion budget for the mission last week.",
+        0,
+        8,
+        8.0,
+        (0, 0),
+        (0, 0),
+        12,
+    )
+    confirmed.units = units(confirmed.text, "en")
+    assert repeats(again, told)
+    assert not repeats(confirmed, told)  # a new act: who confirmed it
+
+
+def test_the_verbs_of_a_quote_are_no_acts() -> None:
+    assert "!promise" not in units("“Big contracts always cost more than anyone promises.", "en")
+    assert "!promise" in units("The mayor promises a new bridge by June.", "en")

@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .units import numbers
+
 _QUOTE_START = re.compile(r"^[\"“‘'«„]")
 _CAPTION = re.compile(r"^(?:[A-Z][\w'’-]*\s){0,3}[A-Z][\w'’-]*:\s")
 _VAGUE = re.compile(
@@ -73,7 +75,8 @@ _WEAK = 0.5  # a penalty this high (a scene, a question) is worth a point only t
 _MAX_REPEATS = 3
 REPEAT_BOOST = 0.3
 _DUPLICATE = 0.5  # token Jaccard above which two points say the same thing
-_COVERED = 0.6  # share of a point's weight already told above which it repeats
+_COVERED = 0.6
+_LIST_ITEM = 1.0  # share of a point's weight already told above which it repeats
 
 
 @dataclass(slots=True)
@@ -121,6 +124,8 @@ def penalty(s: Sentence) -> float:
     p = 0.0
     if s.words < 6:
         p += 0.6
+    if s.text[:1].islower() and not s.text[1:2].isupper():  # a list's item ("growth of 0.9%;"), not "iPhone"
+        p += _LIST_ITEM
     if s.words > 55:
         p += 0.3
     if _QUOTE_START.match(s.text) or s.text.count('"') + s.text.count("“") + s.text.count("«") >= 2:
@@ -184,9 +189,14 @@ def gain(s: Sentence, covered: dict[str, float]) -> float:
 
 
 def repeats(s: Sentence, covered: dict[str, float]) -> bool:
-    """Whether most of what ``s`` tells (by weight) is told already."""
+    """Whether most of what ``s`` tells (by weight) is told already, or every figure it gives
+    and no new act ("The mission cost $1.4 billion…" after a summary that gives the cost)."""
     total = sum(s.units.values())
-    return total <= 0 or 1 - gain(s, covered) / total >= _COVERED
+    if total <= 0 or 1 - gain(s, covered) / total >= _COVERED:
+        return True
+    figures = [f"#{n}" for n in numbers(s.point or s.text)]
+    acts = [u for u in s.units if u[0] == "!" and u not in covered]  # "…has confirmed the 2,000"
+    return bool(figures) and not acts and all(u in covered for u in figures)
 
 
 def value(s: Sentence, covered: dict[str, float], spread: set[tuple[int, int]] | None = None) -> float:

@@ -127,6 +127,7 @@ def numbers(sentence: str) -> list[str]:
     return [number_key(m.group()) for m in _NUMBER.finditer(sentence)]
 
 
+_QUOTES = frozenset("\"“‘'«„")  # a sentence that opens with one is speech: its verbs are no acts
 _COMPASS = frozenset({"north", "south", "east", "west", "northern", "southern", "eastern", "western"})
 
 
@@ -171,6 +172,7 @@ def units(sentence: str, lang: str) -> dict[str, float]:
     run_key, run_weight, side = "", 0.0, ""
     cache = _WORDS.get(lang, {})
     first, month = True, False
+    speech = sentence[:1] in _QUOTES  # "“Big projects always cost more than anyone promises."
     tokens = _TOKEN.findall(sentence)
     for i, word in enumerate(tokens):
         key, weight, cap, act = cache.get(word) or _word(word, lang)  # inline lookup: the hot path
@@ -178,7 +180,7 @@ def units(sentence: str, lang: str) -> dict[str, float]:
             month = month or act == "@"
             if act == "?":  # the words before it, latest first
                 act = _act_after(word, [t.casefold() for t in tokens[max(0, i - 3) : i][::-1]])
-            if act and act != "@":
+            if act and act != "@" and not speech:
                 out["!" + act] = ACT_WEIGHT
         if cap and (not first or key in _COMPASS):
             if not run_key and key in _COMPASS:
