@@ -52,8 +52,9 @@ _STATEMENT = re.compile(
 )
 _TOKENS = re.compile(r"[^\W_]+")
 _FIRST_PERSON = re.compile(
-    r"\b(?=[Imwuo])(?:I|I'm|I've|I'd|I'll|me|my|we|we're|we've|us|our)\b"
-    r"|(?i:\b(?=[jniwy])(?:je|j'|nous|ich|wir|yo|nosotros)\b)"
+    # (a letter first, then what precedes it: the search skips quickly to those letters)
+    r"[Imwuo](?<!\w[Imwuo])(?:(?<=I)|(?<=m)[ey]|(?<=w)e|(?<=u)s|(?<=o)ur)\b"
+    r"|(?i:[jniwy](?<!\w[jniwy])(?:(?<=j)(?:e\b|'(?=\w))|(?<=n)(?:ous|osotros)\b|(?<=i)ch\b|(?<=w)ir\b|(?<=y)o\b))"
 )
 _SPEECH = 0.3
 _CAPTION_PENALTY = 0.4
@@ -99,6 +100,15 @@ class Sentence:
     lead: float = 0.0  # how much more an early place counts in its report (facts kept in the lead)
     flaw: float = -1.0  # its penalty, computed once
     base: float | None = None  # its value before what it adds, computed once
+    stated: tuple[str, tuple[str, ...]] | None = None  # the text and the figures it states
+
+    @property
+    def figures(self) -> tuple[str, ...]:
+        """The figures it states as units (a newer report's figures kept), computed once."""
+        if self.stated is None or self.stated[0] != (self.point or self.text):
+            text = self.point or self.text
+            self.stated = (text, tuple(f"#{n}" for n in numbers(text)))
+        return self.stated[1]
 
     @property
     def penalty(self) -> float:
@@ -194,7 +204,7 @@ def repeats(s: Sentence, covered: dict[str, float]) -> bool:
     total = sum(s.units.values())
     if total <= 0 or 1 - gain(s, covered) / total >= _COVERED:
         return True
-    figures = [f"#{n}" for n in numbers(s.point or s.text)]
+    figures = s.figures
     acts = [u for u in s.units if u[0] == "!" and u not in covered]  # "…has confirmed the 2,000"
     return bool(figures) and not acts and all(u in covered for u in figures)
 

@@ -22,6 +22,8 @@ _NUMBER = re.compile(
     r"(?<![\w.,])\d{1,3}(?:[ ,.]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)?(?:[-–]\d+(?![\d.,]\d))?"
 )
 _DIGIT = re.compile(r"\d")
+_NOT_DIGIT = re.compile(r"\D")
+_GROUPED = re.compile(r"\d{1,3}(?:[ ,.]\d{3})+")  # "1,204", "1 204": thousands grouped
 _CLOCK = re.compile(r"(?i)\b\d{1,2}(?:[:.h]\d{2})?\s?(?:[ap]\.?m\b\.?|h\b|uhr\b)")
 _TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # apostrophes split: "l'embauche", "Haven's"
 _UNKNOWN_ZIPF = 2.5  # a word missing from the list is rarer than its cut-off (zipf 3)
@@ -117,8 +119,8 @@ def word_weight(word: str, lang: str) -> float:
 
 def number_key(text: str) -> str:
     """A number as one unit whatever its format: "1,204", "1 204" → "1204"; "3,5" → "3.5"."""
-    if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+", text):
-        return re.sub(r"\D", "", text)
+    if _GROUPED.fullmatch(text):
+        return _NOT_DIGIT.sub("", text)
     return text.replace(",", ".")
 
 
@@ -186,7 +188,8 @@ def units(sentence: str, lang: str) -> dict[str, float]:
             if not run_key and key in _COMPASS:
                 side = key  # "North Korean" and "South Korean" are not one name
             run_key = key or _stem(word.casefold(), lang)
-            run_weight = max(run_weight, weight)
+            if weight > run_weight:
+                run_weight = weight
             first = False
             continue
         first = False
