@@ -100,15 +100,24 @@ class Sentence:
     lead: float = 0.0  # how much more an early place counts in its report (facts kept in the lead)
     flaw: float = -1.0  # its penalty, computed once
     base: float | None = None  # its value before what it adds, computed once
-    stated: tuple[str, tuple[str, ...]] | None = None  # the text and the figures it states
+    stated: tuple[str, tuple[str, ...], frozenset[str]] | None = None  # text, figures, words
 
     @property
     def figures(self) -> tuple[str, ...]:
         """The figures it states as units (a newer report's figures kept), computed once."""
-        if self.stated is None or self.stated[0] != (self.point or self.text):
-            text = self.point or self.text
-            self.stated = (text, tuple(f"#{n}" for n in numbers(text)))
-        return self.stated[1]
+        return self._said()[1]
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """Its words as :func:`tokens` gives them, computed once."""
+        return self._said()[2]
+
+    def _said(self) -> tuple[str, tuple[str, ...], frozenset[str]]:
+        """What it says (the point once made, else the sentence), with its figures and words."""
+        text = self.point or self.text
+        if self.stated is None or self.stated[0] != text:
+            self.stated = (text, tuple(f"#{n}" for n in numbers(text)), frozenset(tokens(text)))
+        return self.stated
 
     @property
     def penalty(self) -> float:
@@ -188,7 +197,7 @@ def tokens(text: str) -> set[str]:
 
 def _duplicate(a: Sentence, b: Sentence) -> bool:
     """Whether two candidate points say the same thing nearly word for word."""
-    ta, tb = tokens(a.point or a.text), tokens(b.point or b.text)
+    ta, tb = a.tokens, b.tokens
     union = ta | tb
     return bool(union) and len(ta & tb) / len(union) > _DUPLICATE
 
