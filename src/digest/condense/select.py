@@ -5,10 +5,12 @@ the word is in its language, and its numbers. The summary covers some; each key 
 the candidate that adds the most uncovered weight for its length (a budgeted maximal coverage, as
 in Lin & Bilmes 2011), less penalties for quotes, questions, captions and fragments, plus a small
 bonus for an early place in its report (news puts the facts first, but the facts of the middle
-and the end count too). A candidate that tells a fact already chosen, in its own words or
-another outlet's, adds little and is not chosen; one that repeats a chosen point nearly word for
-word is never chosen. Points are added while they bring a new fact: five when the story holds
-that many, at least three whenever there is enough text. Contains no I/O.
+and the end count too; a report whose body adds few facts keeps them in its lead, and there an
+early place counts more) and for being about the story's subject. A candidate that tells a fact
+already chosen, in its own words or another outlet's, adds little and is not chosen; one that
+repeats a chosen point nearly word for word is never chosen. Points are added while they bring a
+new fact: five when the story holds that many, at least three whenever there is enough text.
+Contains no I/O.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Content units: what a sentence tells, as weighted words and numbers.
+"""Content units: what a sentence tells, as weighted words, numbers, dates and acts.
 
-A key point is worth what it adds to the story: the rare words and the figures it carries that
-the summary and the other points do not. A word's weight is its rarity in the language
-(wordfreq's frequency lists, shipped inside the package: no download), so "trichloroethylene"
-and "1,140" count for more than "said" or "people". Numbers are read in the formats of the four
-languages ("1,204", "1 200", "3,5 %", "6.2") and count as one unit each. Contains no I/O beyond
-reading wordfreq's bundled list once per language.
+A key point is worth what it adds to the story: the rare words, the figures, the dates and the
+kinds of act it carries that the summary and the other points do not. A word's weight is its
+rarity in the language (wordfreq's frequency lists, shipped inside the package: no download), so
+"trichloroethylene" and "1,140" count for more than "said" or "people". Numbers are read in the
+formats of the four languages ("1,204", "1 200", "3,5 %", "6.2") and count as one unit each; a
+month is a date and a deadline ("by December") what happens next; each kind of act (a denial, a
+promise, a signature…) is a unit of its own. Contains no I/O beyond reading wordfreq's bundled
+list once per language.
 """
 
 from __future__ import annotations
