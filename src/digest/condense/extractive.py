@@ -153,7 +153,7 @@ def _candidates(
             before = s.text
     _supersede(story, pool)
     # where the newest report's body adds few figures, dates or acts, its facts are in its lead
-    lead = LEAD_PLACE * max(0.0, 1.0 - body_facts(story[-1].sentences) / _SPREAD)
+    lead = LEAD_PLACE * max(0.0, 1.0 - body_facts(story[-1].sentences) / _SPREAD_FACTS)
     for s in pool:
         s.subject = about_subject(s.units, df, told)
         s.lead = lead if s.part == story[-1].part else 0.0
@@ -167,7 +167,7 @@ def _candidates(
 
 
 LEAD_PLACE = 20.0  # more weight of an early place in a report whose body adds no facts
-_SPREAD = 0.3  # new figures, dates or acts per sentence of a body that spreads its facts
+_SPREAD_FACTS = 0.3  # new figures, dates or acts per sentence of a body that spreads its facts
 _LEAD_SENTENCES = 5
 
 

@@ -78,8 +78,8 @@ _WEAK = 0.5  # a penalty this high (a scene, a question) is worth a point only t
 _MAX_REPEATS = 3
 REPEAT_BOOST = 0.3
 _DUPLICATE = 0.5  # token Jaccard above which two points say the same thing
-_COVERED = 0.6
-_LIST_ITEM = 1.0  # share of a point's weight already told above which it repeats
+_COVERED = 0.6  # share of a point's weight already told above which it repeats
+_LIST_ITEM = 1.0  # an item of a list is no sentence: never a point
 
 
 @dataclass(slots=True)
