@@ -20,8 +20,8 @@ from pathlib import Path
 
 from .language import STOP_WORDS, _stem
 
-_NUMBER = re.compile(
-    r"(?<![\w.,])\d{1,3}(?:[ ,.]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)?(?:[-–]\d+(?![\d.,]\d))?"
+_NUMBER = re.compile(  # (a digit first, then what precedes it: the search skips to the digits)
+    r"\d(?<![\w.,]\d)(?:\d{0,2}(?:[ ,.]\d{3})+(?!\d)|\d*(?:[.,]\d+)?(?:[-–]\d+(?![\d.,]\d))?)"
 )
 _DIGIT = re.compile(r"\d")
 _NOT_DIGIT = re.compile(r"\D")
