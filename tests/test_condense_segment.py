@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from digest.condense import condense_text
 from digest.condense.segment import unglue
 
 
@@ -66,30 +65,6 @@ def test_glued_sentences_are_cut(text: str, pieces: list[str]) -> None:
 )
 def test_names_titles_and_short_pieces_stay_whole(text: str) -> None:
     assert unglue(text) == [text]
-
-
-ARTICLE = (
-    "{lead} Engineers said the pipe was laid in 1952 and had been due for replacement for a decade. "
-    "The council will pay for hotel rooms for the 112 people who had to leave their homes. "
-    "Repairs are expected to take until the end of March, the water company said. "
-    "Residents will meet the mayor on Thursday evening at the library to ask for compensation."
-)
-
-
-def test_a_short_summary_hands_the_lead_s_other_fact_to_the_key_points() -> None:
-    lead = (
-        "Northfield council has apologised to residents after a burst main flooded forty homes on Elm Street."
-    )
-    c = condense_text(ARTICLE.format(lead=lead))
-    assert c.summary == "Northfield council has apologised to residents."
-    assert "A burst main flooded forty homes on Elm Street." in [k.text for k in c.key_points]
-
-
-def test_a_short_summary_whose_other_fact_cannot_stand_alone_keeps_the_whole_lead() -> None:
-    lead = "A black dog was filmed as he carried a rope to his owner stuck in the river mud."
-    c = condense_text(ARTICLE.format(lead=lead))
-    assert c.summary == lead  # not "A black dog was filmed." with "He carried a rope…" elsewhere
-    assert not any(k.text.startswith("He ") for k in c.key_points)
 
 
 def test_a_place_after_its_adjective_is_not_a_glued_caption() -> None:

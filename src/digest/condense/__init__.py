@@ -2,15 +2,22 @@
 
 The extractive condenser runs offline with no model download; an optional OpenAI-compatible
 LLM backend falls back to it on any failure. Every condensation is cached by content hash.
+The condenser of stories (with its cache and the LLM client) is imported on first use, so that
+condensing articles (``digest condense --batch``) does not pay for the HTTP client's import.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ..errors import CondenseError
 from ..models import Condensed
 from .clean import html_to_text, looks_like_html
-from .condenser import CondenseCache, Condenser, CondenseReport, Fallback, cache_key
 from .extractive import Source, condense_sources
+
+if TYPE_CHECKING:
+    from .condenser import CondenseCache, Condenser, CondenseReport, Fallback, cache_key
 
 __all__ = [
     "CondenseCache",
@@ -21,6 +28,14 @@ __all__ = [
     "cache_key",
     "condense_text",
 ]
+
+_LAZY = frozenset({"CondenseCache", "CondenseReport", "Condenser", "Fallback", "cache_key"})
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'digest.condense' has no attribute {name!r}")
+    return getattr(import_module(".condenser", __name__), name)
 
 
 def condense_text(text: str, *, title: str | None = None, max_key_points: int = 5) -> Condensed:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_AUX = (
+AUX = (  # finite verbs and auxiliaries: what follows a subject
     r"is|are|was|were|be|been|has|have|had|will|would|could|can|should|may|might|must|did|does|do"
     r"|said|says|told|made|took|gave|went|came|saw|found|got|left|became|began|brought|bought|built"
     r"|caught|chose|drove|fell|felt|fought|held|kept|knew|led|lost|met|paid|put|ran|rose|sent|set"
@@ -22,7 +22,7 @@ _AUX = (
     r"|flew|grew|drew|beat|bit|hid|shook|spoke|woke|wore|tore|swore|dies|dead|faces|remains|wants"
     r"|needs|says|claims|denies|plans|hopes|believes|appears|seems"
 )
-_FINITE = re.compile(rf"(?i)\b(?:{_AUX})\b|\b[a-z]{{3,}}ed\b")
+_FINITE = re.compile(rf"(?i)\b(?:{AUX})\b|\b[a-z]{{3,}}ed\b")
 # Words that cannot open the subject of a clause.
 _NOT_SUBJECT = frozenset(
     re.split(
@@ -150,118 +150,3 @@ def split(sentence: str) -> Split:
             extras.extend([inner.main, *inner.extras])
         return Split(_end(head) if end == "." else head + end, tuple(extras))
     return Split(_end(s) if end == "." else s + end, tuple(extras))
-
-
-_DET = r"(?:The|A|An|This|His|Her|Their|Its|Two|Three|Four|Five|Several|[A-Z][\w'’.-]*)"
-# "A man who fled police on Tuesday was charged…": the relative clause sits inside the subject.
-_SUBJECT_RELATIVE = re.compile(
-    rf"^(?P<np>{_DET}(?:\s[\w'’.,-]+){{0,5}}?)\s(?:who|which|that)\s(?P<rel>(?:[\w'’.,£$%-]+\s){{2,20}}?)"
-    r"(?P<main>(?:has|have|had|was|were|is|are|will|would|could|can|may|might|must)\s.+)$"
-)
-_ARTICLE = re.compile(r"^(?:The|A|An|This|His|Her|Their|Its|Two|Three|Four|Five|Several)\s")
-_DETERMINERS = frozenset(
-    re.findall(r"\S+", "the a an his her their its this that these those my our your some any no")
-)
-_OWN_SUBJECT = re.compile(r"(?i)\b(?:he|she|they|we|i|you|it)\b")  # a clause inside the clause
-_REPORTING = re.compile(
-    r"\b(?:admits|says|claims|insists|believes|thinks|reveals|fears|hopes|knows|feared|thought|added)\b"
-)
-_BARE_TAIL = re.compile(
-    r"\s(?:[-–—]\s|(?P<conj>as|when|after|before|because|while|since|until|although|though|but|so)\s)"
-)
-_NUMBER_START = re.compile(
-    r"(?i)^(?:\d|one|two|three|four|five|six|seven|eight|nine|ten|hours|days|weeks|months|years)\b"
-)
-_COORD_VP = re.compile(rf"\sand\s(?=(?:{_AUX})\b|[a-z]{{3,}}ed\b)")
-
-
-def _inner_relative(m: re.Match[str]) -> bool:
-    """Whether a :data:`_SUBJECT_RELATIVE` match really is a subject with a relative clause, not
-    "X has revealed that the hairstyle … was inspired" (a verb in the subject: "that" opens an
-    object) or "a boy who feared he was …" (the verb after it belongs to the relative clause)."""
-    np, rel = m.group("np").rstrip(" ,"), m.group("rel").strip(" ,")
-    if _FINITE.search(np) or _REPORTING.search(np) or np.split()[0] in ("It's", "It", "He", "She", "They"):
-        return False
-    if m.group(0)[len(m.group("np")) :].lstrip(" ,").startswith("that") and not _ARTICLE.match(np):
-        return False  # "John Carver knows only too well that …": a statement, not a noun phrase
-    ends_open = rel.rsplit(None, 1)[-1].casefold() in ("and", "or", "but")
-    first = rel.split(None, 1)[0] if rel else ""
-    verb_first = first[:1].islower() and first.casefold() not in _DETERMINERS  # "who fled…", not "that a…"
-    return verb_first and not _OWN_SUBJECT.search(rel) and not _REPORTING.search(rel) and not ends_open
-
-
-def _subject(clause: str) -> str | None:
-    """The words before the first finite verb, when they look like a subject of 1–6 words."""
-    m = _FINITE.search(clause)
-    if m is None:
-        return None
-    subj = clause[: m.start()].strip()
-    n = len(subj.split())
-    return subj if 1 <= n <= 6 and subj[:1].isupper() and "," not in subj else None
-
-
-def _definite(np: str) -> str:
-    """ "A man" → "The man": the second mention of someone the summary introduced."""
-    first, _, rest = np.partition(" ")
-    return f"The {rest}" if first in ("A", "An") and rest else np
-
-
-def split_lead(sentence: str) -> Split:
-    """:func:`split`, then deeper cuts for a lead whose main clause becomes the summary:
-    a relative clause inside the subject, an unpunctuated subordinate or dashed tail, a
-    second verb phrase ("… and still struggles"), each kept as a statement of its own."""
-    first = split(sentence)
-    main, extras = first.main.rstrip(".!? "), list(first.extras)
-    rel = _SUBJECT_RELATIVE.match(main)
-    if rel and _inner_relative(rel) and is_clause(f"{rel.group('np')} {rel.group('main')}"):
-        np = rel.group("np").rstrip(" ,")
-        extras.append(_end(f"{_definite(np)} {rel.group('rel').strip(' ,')}"))
-        main = f"{np} {rel.group('main')}"
-    for pattern in (_BARE_TAIL, _COORD_VP):
-        for m in pattern.finditer(main):
-            head, tail = main[: m.start()], main[m.end() :]
-            if len(head.split()) < _MIN_MAIN or not _FINITE.search(head) or not _ends_in_clause(head):
-                continue
-            if pattern is _BARE_TAIL and m.group("conj") and not is_clause(tail.split(",", 1)[0]):
-                continue  # "since March 2024, trimming…": a preposition's object, not a clause
-            subj = _subject(head)
-            if pattern is _COORD_VP and subj:
-                tail = f"{_definite(subj)} {tail}"
-            standalone = is_clause(tail) and len(tail.split()) >= 5 and not _NUMBER_START.match(tail)
-            if not standalone and (pattern is _COORD_VP or m.group("conj")):
-                continue  # "verified as once belonging…": not a clause, so not a cut either
-            if standalone:
-                extras.append(_end(_capitalize(tail)))
-            main = head
-            break
-    return Split(_end(main), tuple(extras))
-
-
-_LABEL = re.compile(r"^(?:[A-Z][\w'’-]*\s){0,3}[A-Z][\w'’-]*:\s")  # a glued photo caption label
-_NAMED = re.compile(r"^(?:(?:Mr|Mrs|Ms|Dr|The)\.?\s)?[A-Z][\w'’.-]*[a-z][\w'’.-]*(?:\s[A-Z][\w'’.-]*){0,3}$")
-_NOT_NAMES = frozenset(
-    re.findall(r"\S+", "He She It They We I You This That These Those There Here His Her Its Their")
-)
-_PRONOUN = re.compile(r"^(?:He|She)\s(?=[a-z])")
-_BACKWARD = re.compile(r"^(?:He|She|They|It|His|Her|Their|Its|Him|Them|He's|She's|It's|They're)\b")
-
-
-def named_subject(sentence: str) -> str | None:
-    """The subject of ``sentence`` when it is a name ("Ann Lee", "Mr Davey", "The Prime
-    Minister"): who a "he" or "she" in the clauses split off it most likely is."""
-    subj = _subject(_LABEL.sub("", sentence, count=1))
-    if subj and _NAMED.match(subj) and subj.split()[0] not in _NOT_NAMES:
-        return subj
-    return None
-
-
-def resolve(sentence: str, name: str | None) -> str:
-    """``sentence`` with an opening "He" or "She" replaced by ``name`` (when known), so that
-    it says who, read on its own."""
-    return _PRONOUN.sub(f"{name} ", sentence, count=1) if name else sentence
-
-
-def stands_alone(sentence: str) -> bool:
-    """Whether a split-off statement reads on its own: a clause that does not open with a
-    pronoun pointing back at the sentence it came from."""
-    return is_clause(sentence) and not _BACKWARD.match(sentence)

@@ -16,6 +16,7 @@ _CONNECTIVES = {
     "en": r"however|meanwhile|but|and|also|in addition|additionally|moreover|furthermore|still|yet|so"
     r"|now|instead|indeed|in fact|as a result|in turn|similarly|likewise|nonetheless|nevertheless"
     r"|at the same time|on the other hand|in the meantime|by contrast|for (?:its|his|her|their) part"
+    r"|afterwards"
     r"|separately|overall|then|thus|therefore|of course|besides|otherwise|again",
     "de": r"aber|doch|jedoch|allerdings|außerdem|zudem|und|auch|trotzdem|dennoch|indes|inzwischen"
     r"|unterdessen|darüber hinaus|dabei|daher|deshalb|so",
@@ -24,7 +25,17 @@ _CONNECTIVES = {
     "es": r"pero|sin embargo|no obstante|además|asimismo|también|y|así|por otra parte|por su parte"
     r"|mientras tanto|en cambio|por lo tanto|incluso",
 }
-_LEADING = {lang: re.compile(rf"(?i)^(?:(?:{alts})\b,?\s+)+(?=\S)") for lang, alts in _CONNECTIVES.items()}
+# Openers that are connectives only when a comma follows ("Después, …", not "Después de …").
+_WITH_COMMA = {
+    "en": r"then|later|afterwards|after that|earlier|since then|in response|elsewhere",  # "Afterwards the"
+    "de": r"danach|dann|später|anschließend|zuvor|daraufhin",
+    "fr": r"ensuite|puis|alors|plus tard|après|depuis|auparavant|entre-temps",
+    "es": r"después|luego|entonces|más tarde|antes|desde entonces|mientras|por eso",
+}
+_LEADING = {
+    lang: re.compile(rf"(?i)^(?:(?:(?:{alts})\b,?|(?:{_WITH_COMMA[lang]}),)\s+)+(?=\S)")
+    for lang, alts in _CONNECTIVES.items()
+}
 _SAY = (
     r"(?:said|says|say|added|told [A-Z][\w.]*(?: [A-Z][\w.]*)*|reported|reports|confirmed|explained"
     r"|noted|claimed|stated|announced|wrote|according to [^,.]+)"
@@ -63,14 +74,30 @@ def _capitalize(s: str) -> str:
     return s[:1].upper() + s[1:] if s[:1].islower() else s
 
 
-def compress(sentence: str, lang: str) -> str:
-    """A shorter statement of the same fact; ``sentence`` unchanged when no rule applies safely."""
+def compress(sentence: str, lang: str, *, keep_source: bool = False) -> str:
+    """A shorter statement of the same fact; ``sentence`` unchanged when no rule applies safely.
+
+    With ``keep_source`` an attribution ("…, the regulator said") stays: a claim keeps its source.
+    """
     s = sentence.strip()
     lead = _LEADING.get(lang)
     if lead is not None:
         trimmed = lead.sub("", s, count=1)
         if _words(trimmed) >= 4:
             s = _capitalize(trimmed)
+    if not keep_source:
+        s = _drop_attribution(s, lang)
+    asides: tuple[tuple[re.Pattern[str], str], ...] = ((_PARENTHETICAL, ""), (_DASH_ASIDE, " "))
+    for pattern, repl in asides:
+        trimmed = pattern.sub(repl, s)
+        if _words(trimmed) >= 6:
+            s = trimmed
+    s = _SPACE_PUNCT.sub(r"\1", s).strip()
+    return s.rstrip(" ,;:-–—")
+
+
+def _drop_attribution(s: str, lang: str) -> str:
+    """``s`` without an opening "According to X," or a closing ", officials said"."""
     lead_attr = _LEADING_ATTRIBUTION.get(lang)
     if lead_attr is not None:
         trimmed = lead_attr.sub("", s, count=1)
@@ -83,13 +110,7 @@ def compress(sentence: str, lang: str) -> str:
         trimmed = trail.sub("", s, count=1)
         if _words(trimmed) >= 5:
             s = trimmed
-    asides: tuple[tuple[re.Pattern[str], str], ...] = ((_PARENTHETICAL, ""), (_DASH_ASIDE, " "))
-    for pattern, repl in asides:
-        trimmed = pattern.sub(repl, s)
-        if _words(trimmed) >= 6:
-            s = trimmed
-    s = _SPACE_PUNCT.sub(r"\1", s).strip()
-    return s.rstrip(" ,;:-–—")
+    return s
 
 
 _BOUNDARY = re.compile(r", |; | – | — ")

@@ -71,7 +71,7 @@ def cache_key(backend: str, max_key_points: int, sources: Sequence[Source]) -> s
 def article_source(article: Article, index: int) -> Source:
     """The text to condense of one article: its plain text, else the text of its HTML."""
     text = article.text if article.text.strip() else html_to_text(article.html)  # a fragment, not a page
-    return Source(text, article.title or None, index)
+    return Source(text, article.title or None, index, article.published)
 
 
 class Condenser:

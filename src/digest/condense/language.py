@@ -60,7 +60,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 }
 
 # Abbreviations after which a period does not end a sentence, per language (lower case).
-_ABBREVIATIONS: dict[str, frozenset[str]] = {
+ABBREVIATIONS: dict[str, frozenset[str]] = {
     "de": _words_set(
         """z.b bzw usw ca dr prof nr str abs vgl ggf evtl inkl bspw d.h u.a o.ä s.o hr fr jh mio mrd"""
     ),
@@ -79,7 +79,7 @@ def detect_language(text: str) -> str:
 
     Counts each language's stop words among the first words: fast, and needs no dictionary.
     """
-    tokens = [w.casefold() for w in _WORD.findall(text[:3000])][:400]
+    tokens = _WORD.findall(text[:3000].casefold())[:400]
     if len(tokens) < 3:
         return "en"  # too little to tell: English rules do no harm to a few words
     seen = Counter(tokens)
@@ -90,7 +90,7 @@ def detect_language(text: str) -> str:
 
 def _mend(sentences: list[str], lang: str) -> list[str]:
     """Join splits made after an abbreviation or a German ordinal ("am 3. Oktober")."""
-    abbrevs = _ABBREVIATIONS.get(lang, frozenset())
+    abbrevs = ABBREVIATIONS.get(lang, frozenset())
     out: list[str] = []
     for s in sentences:
         if out:
