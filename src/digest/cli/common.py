@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 
-from ..config import ConfigMissing, Settings, default_settings, find_config, load_config
-from ..context import RunContext
 from ..errors import DigestError
-from ..store import Store, open_store
-from ..store.core import shown_url
+
+if TYPE_CHECKING:  # imported where used: `digest condense` needs neither the config nor the store
+    from ..config import Settings
+    from ..context import RunContext
+    from ..store import Store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -122,6 +123,8 @@ class Setup:
         that only reads: it creates no store and no folder, and opens one it cannot write
         (a read-only filesystem) read-only.
         """
+        from ..store import open_store
+
         if announce:
             console().print(self.describe(), style="dim", markup=False)
         return open_store(
@@ -132,6 +135,8 @@ class Setup:
 def run_context(used: Setup, store: Store, *, transport: str | None = None, **more: Any) -> RunContext:
     """What the pipeline is given for a command run now: the settings, the store, this process's
     environment, the ``--transport`` override (a relative ``file:`` folder read from here)."""
+    from ..context import RunContext
+
     return RunContext(
         used.settings,
         store,
@@ -154,6 +159,8 @@ def setup(config_path: Path | None, db: str | None, *, store_only: bool = False,
         ConfigMissing: no config named or found (and, for a store-only command, no ``--db``).
         ConfigError: the config cannot be read or is invalid.
     """
+    from ..config import ConfigMissing, default_settings, find_config, load_config
+
     try:
         path: Path | None = find_config(config_path, os.environ)
     except ConfigMissing:
@@ -218,5 +225,7 @@ def shown_store(url: str) -> str:
     folder), any other URL without its password (``postgresql://digest:***@db/news``)."""
     if url == "sqlite:///:memory:":
         return url
+    from ..store.core import shown_url
+
     shown = shown_url(url)
     return shown_path(Path(shown.split("?", 1)[0])) if url.startswith("sqlite:///") else shown
