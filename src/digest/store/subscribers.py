@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 
 from ..models import Subscriber, SubscriberStatus
+from ..tokens import new_key
 from . import schema
 from ._sql import BATCH, upsert
 from .base import StoreBase, batched
@@ -34,6 +35,7 @@ def _subscriber(r: Any) -> Subscriber:
         timezone=r.timezone,
         topics=_topics(r.topics),
         first_name=r.first_name,
+        key=r.key,
     )
 
 
@@ -59,6 +61,7 @@ class SubscriberStore(StoreBase):
                     "first_name": s.first_name,
                     "timezone": s.timezone,
                     "topics": ",".join(sorted(s.topics)),
+                    "key": new_key(),  # a new subscriber's; a known one keeps theirs (not updated)
                     "created": now,
                     "updated": now,
                 }
@@ -130,6 +133,18 @@ class SubscriberStore(StoreBase):
                     for s in map(_subscriber, conn.execute(select(_S).where(_S.c.email.in_(part))))
                 )
         return found
+
+    def subscriber(self, email: str) -> Subscriber | None:
+        """One subscriber by address (the primary key), or ``None``."""
+        with self.begin() as conn:
+            row = conn.execute(select(_S).where(_S.c.email == email)).first()
+        return None if row is None else _subscriber(row)
+
+    def subscriber_by_key(self, key: str) -> Subscriber | None:
+        """One subscriber by key (an index), or ``None``: what the links in emails name."""
+        with self.begin() as conn:
+            row = conn.execute(select(_S).where(_S.c.key == key)).first()
+        return None if row is None else _subscriber(row)
 
     def set_subscriber_status(self, email: str, status: SubscriberStatus) -> bool:
         """Change one subscriber's status; False when the address is unknown."""
