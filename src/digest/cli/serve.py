@@ -89,7 +89,7 @@ def serve(config_path: Path | None, db: str | None, transport: str | None, host:
     s = used.settings
     check_binding(host, os.environ, s.desk.token_env)
     with used.open() as store:
-        app = create_app(s, store, environ=os.environ, transport_url=transport_url(transport))
+        app = create_app(s, store, environ=os.environ, transport_url=transport_url(transport), hosts=[host])
         sock = _listen(host, port)
         shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{sock.getsockname()[1]}"
