@@ -84,6 +84,7 @@ def serve(config_path: Path | None, db: str | None, transport: str | None, host:
     import uvicorn
 
     from ..desk import check_binding, create_app
+    from ..desk._server import server_config
 
     used = setup(config_path, db)
     s = used.settings
@@ -97,10 +98,7 @@ def serve(config_path: Path | None, db: str | None, transport: str | None, host:
         console().print(
             f"digest: desk on {base}/ (unsubscribe links at {links}); Ctrl-C stops it", markup=False
         )
-        # no access log: the readers' links carry their addresses (in the token)
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", server_header=False
-        )
+        config = server_config(app, s)  # timeouts and limits: see digest.desk._server
         # uvicorn shuts down cleanly on Ctrl-C or SIGTERM, then re-raises the interrupt: done
         with sock, contextlib.suppress(KeyboardInterrupt):
             uvicorn.Server(config).run(sockets=[sock])
