@@ -23,7 +23,8 @@ from .common import (
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound before the server starts, so the URL printed names the real port."""
+    """A socket listening before the server starts, so the URL printed names the real port and
+    answers as soon as it is printed."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -34,6 +35,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(2048)  # connections made once the address is printed wait for the server
     except OSError as exc:
         sock.close()
         raise UsageError(f"--host {host} --port {port}: cannot listen: {exc.strerror or exc}") from exc
