@@ -331,3 +331,10 @@ def test_link_paths() -> None:
         "/unsubscribe",
     ]
     assert link_paths("https://example.org/u", "https://example.org/u") == ["/u"]
+
+
+def test_the_archive_without_its_slash_redirects_to_a_path_never_a_host(readers: Store) -> None:
+    app = create_app(SETTINGS, readers, environ=ENVIRON)
+    answer = TestClient(app, base_url="https://news.example.org", follow_redirects=False).get("/archive")
+    assert answer.status_code == 308
+    assert answer.headers["location"] == "/archive/"
