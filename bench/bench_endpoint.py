@@ -313,7 +313,7 @@ def main() -> None:
             f"peak (VmHWM) {hwm / 1024:.0f} MiB"
         )
         print(f"SIGTERM after the loads: stopped in {stopped:.2f} s")
-        scans, grown = baseline(db, picked[0][0], args.baseline_rounds)
+        scans, grown = baseline(db, picked[0][0], max(1, args.baseline_rounds))
         scan = statistics.median(scans)
         print(
             f"baseline, the old lookup (load and scan the whole list, once per request), on the same store: "
