@@ -35,7 +35,7 @@ from starlette.testclient import TestClient
 
 from digest import editing, tokens
 from digest.cli import main
-from digest.config import Settings, load_config
+from digest.config import DeskConfig, Settings, load_config
 from digest.desk import check_binding, create_app, is_loopback
 from digest.desk._context import anchor, shown_transport
 from digest.errors import ConfigError, InputError, UsageError
@@ -736,8 +736,11 @@ def in_thread(call: Callable[[], httpx.Response]) -> tuple[threading.Thread, lis
     return thread, answers
 
 
-def unsubscribe_link(address: str = "ada@example.org") -> str:
-    return f"/unsubscribe?token={tokens.sign(address, ENV['DIGEST_SECRET'].encode())}"
+def unsubscribe_link(store: Store, address: str = "ada@example.org") -> str:
+    """The link in ``address``'s emails: its token names the reader's key in the store."""
+    reader = store.subscriber(address)
+    assert reader is not None, f"{address} is not in the store"
+    return f"/unsubscribe?token={tokens.sign(reader.key, ENV['DIGEST_SECRET'].encode())}"
 
 
 def test_a_prepare_leaves_the_desk_and_the_readers_links_answering(
@@ -757,11 +760,14 @@ def test_a_prepare_leaves_the_desk_and_the_readers_links_answering(
         )
         with serving(app) as url, httpx.Client(base_url=url, timeout=20) as http:
             state = form_state(http.get("/").text)
-            worker, answers = in_thread(lambda: httpx.post(f"{url}/prepare", data=state, timeout=120))
+            cookies = http.cookies  # the form token belongs to the session of the page's browser
+            worker, answers = in_thread(
+                lambda: httpx.post(f"{url}/prepare", data=state, cookies=cookies, timeout=120)
+            )
             try:
                 assert gated_llm.arrived.wait(60), "the prepare never reached the condenser"
                 # the prepare is held in the condenser until released: the rest answers meanwhile
-                unsubscribe = http.get(unsubscribe_link())
+                unsubscribe = http.get(unsubscribe_link(empty))
                 home = http.get("/")
                 second = http.post("/prepare", data=state)
                 assert not answers, "the prepare finished before it was released"
@@ -794,11 +800,13 @@ def test_an_approve_and_send_leaves_the_desk_answering(
         with serving(app) as url, httpx.Client(base_url=url, timeout=20) as http:
             state = form_state(http.get(f"/editions/{DAY}").text)
             worker, answers = in_thread(
-                lambda: httpx.post(f"{url}/editions/{DAY}/approve", data=state, timeout=120)
+                lambda: httpx.post(
+                    f"{url}/editions/{DAY}/approve", data=state, cookies=http.cookies, timeout=120
+                )
             )
             try:
                 assert gate.arrived.wait(60), "the send never reached the mail server"
-                unsubscribe = http.get(unsubscribe_link())
+                unsubscribe = http.get(unsubscribe_link(store))
                 page = http.get(f"/editions/{DAY}")
                 again = http.post(f"/editions/{DAY}/send", data={**state, "confirm": "yes"})
                 assert not answers, "the send finished before the mail server answered"
@@ -886,6 +894,7 @@ def test_a_send_that_did_not_finish_is_shown_and_retried_nobody_twice(
     )
     with smtp_server(picky) as smtp:
         partly = make_client(approval="required", transport=smtp.url, update=update)
+        partly.cookies = down.cookies  # the same browser: its form token is of this session
         page = follow(partly, partly.post(f"/editions/{DAY}/send", data=retry))
         assert "Sending is still incomplete: 3 delivered, 2 failed." in page.text
         assert "sending incomplete: 3 delivered, 2 waiting" in page.text
@@ -893,6 +902,7 @@ def test_a_send_that_did_not_finish_is_shown_and_retried_nobody_twice(
     # the second, through a working server: the two who waited, and nobody else again
     with smtp_server(Recorder()) as smtp:
         working = make_client(approval="required", transport=smtp.url, update=update)
+        working.cookies = down.cookies
         page = follow(working, working.post(f"/editions/{DAY}/send", data=retry))
         assert "Sent: 2 delivered, 0 failed, 3 had it already." in page.text
         assert 'class="state state-sealed">sent<' in page.text
@@ -991,7 +1001,7 @@ def test_an_unsubscribe_through_the_desk_app_is_honoured_by_the_next_send(
     client: TestClient, settings: Settings, store: Store, outbox: Path
 ) -> None:
     secret = ENV["DIGEST_SECRET"].encode()
-    token = tokens.sign("ada@example.org", secret)
+    token = tokens.sign(next(s.key for s in store.subscribers() if s.email == "ada@example.org"), secret)
     response = client.post(f"/unsubscribe?token={token}", data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
     assert next(s for s in store.subscribers() if s.email == "ada@example.org").status is (
@@ -1055,7 +1065,7 @@ def test_loopback_needs_no_login(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("base_url", "headers"),
     [
-        ("http://desk.example.org", {}),  # a name that resolves here (DNS rebinding), or a proxy
+        ("https://example.org", {}),  # the links' public name: a proxy in front of a loopback desk
         (LOCAL, {"X-Forwarded-For": "203.0.113.9"}),
         (LOCAL, {"Forwarded": "for=203.0.113.9"}),
     ],
@@ -1069,7 +1079,11 @@ def test_without_a_token_only_local_requests_reach_the_desk(
 
 
 def test_with_a_token_the_desk_asks_for_it(make_client: Factory, store: Store) -> None:
-    client = make_client(environ={"DIGEST_DESK_TOKEN": "s3cret-token"}, base_url="http://desk.example.org")
+    client = make_client(
+        environ={"DIGEST_DESK_TOKEN": "s3cret-token"},
+        base_url="http://desk.example.org",
+        update={"desk": DeskConfig(public_url="https://desk.example.org/")},
+    )
     refused = client.get("/")
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"] == 'Basic realm="digest desk"'
@@ -1090,8 +1104,7 @@ def test_with_a_token_the_desk_asks_for_it(make_client: Factory, store: Store) -
     [event, *_] = store.edition_events(DAY)
     assert (event.actor, event.action) == ("Ada Editor", "changed the subject and preheader")
     # the readers' links never ask for the login
-    token = tokens.sign("ada@example.org", ENV["DIGEST_SECRET"].encode())
-    assert client.get(f"/unsubscribe?token={token}").status_code == 200
+    assert client.get(unsubscribe_link(store)).status_code == 200
     assert client.get("/preferences?token=forged").status_code == 400
 
 
@@ -1133,6 +1146,90 @@ def test_a_form_from_the_desk_itself_passes_the_origin_check(
 def test_an_oversized_form_is_refused(client: TestClient, store: Store) -> None:
     response = post(client, "message", {**load(client), "subject": "x" * 400_000, "preheader": ""})
     assert response.status_code == 413
+    assert revision(store) == 1
+
+
+# -- form tokens: one per session, with an expiry ----------------------------------------------
+
+
+def session_cookie(response: Any) -> str:
+    """The Set-Cookie header that starts the desk's session."""
+    [cookie] = [c for c in response.headers.get_list("set-cookie") if c.startswith("digest_desk_session=")]
+    return str(cookie)
+
+
+def test_a_form_token_works_only_in_the_session_it_was_served_in(client: TestClient, store: Store) -> None:
+    """The issue: the form token was one fixed HMAC per store, the same for every session."""
+    mine = load(client)
+    other = TestClient(client.app, base_url=LOCAL, follow_redirects=False)
+    theirs = load(other)
+    assert mine["csrf"] != theirs["csrf"]
+    stolen = post(other, "message", {**mine, "subject": "Not theirs", "preheader": ""})
+    assert stolen.status_code == 403
+    assert "another session" in stolen.text
+    assert "reload the page" in stolen.text
+    without = TestClient(client.app, base_url=LOCAL, follow_redirects=False)  # no cookie at all
+    assert post(without, "message", {**mine, "subject": "No session", "preheader": ""}).status_code == 403
+    assert revision(store) == 1
+    assert post(other, "message", {**theirs, "subject": "Theirs", "preheader": ""}).status_code == 303
+    assert (
+        post(client, "message", {**mine, "revision": "2", "subject": "Mine", "preheader": ""}).status_code
+        == 303
+    )
+    assert revision(store) == 3
+
+
+def test_a_form_token_expires_and_a_reload_gives_a_fresh_one(
+    settings: Settings, store: Store, outbox: Path
+) -> None:
+    now = [NOW]
+    app = create_app(settings, store, environ=ENV, transport_url=f"file:{outbox}", clock=lambda: now[0])
+    client = TestClient(app, base_url=LOCAL, follow_redirects=False)
+    state = load(client)
+    now[0] = NOW + timedelta(hours=11)
+    assert post(client, "message", {**state, "subject": "In time", "preheader": ""}).status_code == 303
+    now[0] = NOW + timedelta(hours=12, seconds=1)
+    late = post(client, "message", {**state, "revision": "2", "subject": "Too late", "preheader": ""})
+    assert late.status_code == 403
+    assert "expired" in late.text
+    assert revision(store) == 2
+    fresh = load(client)
+    assert fresh["csrf"] != state["csrf"]
+    assert post(client, "message", {**fresh, "subject": "Reloaded", "preheader": ""}).status_code == 303
+    assert revision(store) == 3
+
+
+def test_the_session_cookie_is_http_only_strict_and_secure_over_https(make_client: Factory) -> None:
+    cookie = session_cookie(make_client().get("/")).lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "secure" not in cookie  # plain http on loopback: a Secure cookie would not come back
+    assert "max-age" not in cookie  # ends with the browser session
+    env = {"DIGEST_DESK_TOKEN": "t0ken"}
+    https = make_client(base_url="https://example.org", environ=env).get("/", headers=basic("ada", "t0ken"))
+    assert "secure" in session_cookie(https).lower()
+
+
+def test_another_login_starts_another_session(make_client: Factory, store: Store) -> None:
+    client = make_client(environ={"DIGEST_DESK_TOKEN": "t0ken"})
+    ada, bob = basic("Ada", "t0ken"), basic("Bob", "t0ken")
+    first = client.get("/", headers=ada)
+    state = form_state(first.text)
+    again = client.get("/", headers=ada)
+    assert "digest_desk_session=" not in again.headers.get("set-cookie", "")  # Ada's session goes on
+    rotated = client.get("/", headers=bob)  # the same browser, another login: a new session
+    assert session_cookie(rotated) != session_cookie(first)
+    refused = post(client, "message", {**state, "subject": "Ada's form", "preheader": ""}, **bob)
+    assert refused.status_code == 403
+    assert revision(store) == 1
+    # a new desk token ends every session
+    changed = make_client(environ={"DIGEST_DESK_TOKEN": "new-t0ken"})
+    changed.cookies = client.cookies
+    bobs = form_state(rotated.text)
+    stale = post(
+        changed, "message", {**bobs, "subject": "Old token", "preheader": ""}, **basic("Bob", "new-t0ken")
+    )
+    assert stale.status_code == 403
     assert revision(store) == 1
 
 

@@ -316,6 +316,25 @@ class DeskConfig(_Section):
     """
 
     token_env: str = "DIGEST_DESK_TOKEN"
+    # where editors reach the desk when not on loopback ("https://desk.example.org/"): its host
+    # joins the names the server answers to (the links' and the archive's hosts, and loopback)
+    public_url: str | None = None
+    # a connection must send a request's headers this long after it opened (or after the last
+    # response); past that it is closed (slow clients holding connections open)
+    header_timeout: Annotated[Duration, Field(ge=timedelta(seconds=1), le=timedelta(minutes=5))] = timedelta(
+        seconds=10
+    )
+    max_connections: Annotated[int, Field(ge=10, le=100_000)] = 1000  # more are closed at once
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname or not v.isascii():
+            raise ValueError(f"must be an http(s) URL such as 'https://desk.example.org/', got {v!r}")
+        return v.strip()
 
 
 class Settings(_Section):

@@ -134,6 +134,10 @@ class Subscriber:
     timezone: str | None = None
     topics: frozenset[str] = field(default_factory=frozenset)  # empty = every topic
     first_name: str = ""  # as given; "" = the first word of ``name`` (see ``greeting_name``)
+    # the store's opaque id of this subscriber (``tokens.new_key``), which the links in their
+    # emails are signed with; None for a reader the store does not know (a test copy). An
+    # identity, not a value: two subscribers compare equal whatever their keys.
+    key: str | None = field(default=None, compare=False)
 
     @property
     def active(self) -> bool:

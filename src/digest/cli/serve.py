@@ -23,7 +23,8 @@ from .common import (
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound before the server starts, so the URL printed names the real port."""
+    """A socket listening before the server starts, so the URL printed names the real port and
+    answers as soon as it is printed."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -34,6 +35,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(2048)  # connections made once the address is printed wait for the server
     except OSError as exc:
         sock.close()
         raise UsageError(f"--host {host} --port {port}: cannot listen: {exc.strerror or exc}") from exc
@@ -84,12 +86,13 @@ def serve(config_path: Path | None, db: str | None, transport: str | None, host:
     import uvicorn
 
     from ..desk import check_binding, create_app
+    from ..desk._server import server_config
 
     used = setup(config_path, db)
     s = used.settings
     check_binding(host, os.environ, s.desk.token_env)
     with used.open() as store:
-        app = create_app(s, store, environ=os.environ, transport_url=transport_url(transport))
+        app = create_app(s, store, environ=os.environ, transport_url=transport_url(transport), hosts=[host])
         sock = _listen(host, port)
         shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{sock.getsockname()[1]}"
@@ -97,10 +100,7 @@ def serve(config_path: Path | None, db: str | None, transport: str | None, host:
         console().print(
             f"digest: desk on {base}/ (unsubscribe links at {links}); Ctrl-C stops it", markup=False
         )
-        # no access log: the readers' links carry their addresses (in the token)
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", server_header=False
-        )
+        config = server_config(app, s)  # timeouts and limits: see digest.desk._server
         # uvicorn shuts down cleanly on Ctrl-C or SIGTERM, then re-raises the interrupt: done
         with sock, contextlib.suppress(KeyboardInterrupt):
             uvicorn.Server(config).run(sockets=[sock])

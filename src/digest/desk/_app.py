@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from importlib.resources import files
 
@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -17,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from ..config import Settings
 from ..errors import ConfigError, DigestError
 from ..store import Store
-from ..web import SubscriptionApp, link_paths, subscription_routes
+from ..web import ReaderLinks, allowed_hosts
 from ._actions import Actions
 from ._archive import ArchiveRoutes
 from ._context import Desk, status_of
@@ -85,6 +86,7 @@ def create_app(
     environ: Mapping[str, str],
     transport_url: str | None = None,
     clock: Callable[[], datetime] = _now,
+    hosts: Iterable[str] = (),
 ) -> Starlette:
     """The desk, the unsubscribe/preferences endpoints and the web archive, as one ASGI app.
 
@@ -95,19 +97,15 @@ def create_app(
         transport_url: overrides ``[delivery] transport`` for the desk's own sends: approving a
             held edition, retrying a send, test copies (not the scheduler's).
         clock: the current instant (timezone-aware); tests pass a fixed one.
+        hosts: more host names to answer to, beside the configured URLs' and loopback's
+            (``digest serve`` adds the address it listens on); any other ``Host`` gets 400.
 
     Raises:
         ConfigError: an unsubscribe, manage or archive path would hide a desk page.
     """
     secret = store.signing_secret(environ, settings.secret_env)
     desk = Desk(settings, store, environ, transport_url, clock, secret)
-    readers = SubscriptionApp(
-        store,
-        secret,
-        newsletter=settings.title,
-        paths=link_paths(settings.render.unsubscribe_url, settings.render.manage_url),
-        topics=[f.topic for f in settings.feeds if f.topic],
-    )
+    readers = ReaderLinks.from_settings(settings, store, secret)
     archive = ArchiveRoutes(settings, store, secret, clock)
     _check_paths(readers.paths, archive.path)
 
@@ -129,10 +127,14 @@ def create_app(
             response.headers.setdefault(name, value)
         return response
 
-    return Starlette(
-        routes=[*subscription_routes(readers), *archive.routes(), *desk_routes(desk)],
+    app = Starlette(
+        routes=[*readers.routes(), *archive.routes(), *desk_routes(desk)],
         middleware=[
             Middleware(SecurityHeaders),
+            # absolute URLs come from the configured ones; a Host of the client's choosing is refused
+            Middleware(
+                TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings, hosts), www_redirect=False
+            ),
             Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY),
             Middleware(
                 Guard,
@@ -143,3 +145,6 @@ def create_app(
         ],
         exception_handlers={HTTPException: error_page, DigestError: error_page, Exception: error_page},
     )
+    # no redirect to the path with or without its slash: its URL would name the request's Host
+    app.router.redirect_slashes = False
+    return app

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..archive import FEED, Archive, archive_path
@@ -69,10 +69,16 @@ class ArchiveRoutes:
             return PlainTextResponse("No such edition in the archive.", status_code=404, headers=self.headers)
         return HTMLResponse(archive.page(entry), headers=self.headers)
 
+    def to_index(self, request: Request) -> Response:
+        # a path, not a URL: the Location names no host (the request's Host is the client's)
+        return RedirectResponse(self.path, status_code=308, headers=self.headers)
+
     def routes(self) -> list[BaseRoute]:
-        """The index (also as ``index.html``), the feed, and each edition as ``<day>/``."""
+        """The index (also as ``index.html``, and its path without the slash redirecting to it),
+        the feed, and each edition as ``<day>/``."""
         p = self.path
         return [
+            Route(p.rstrip("/"), self.to_index, methods=["GET"]),
             Route(p, self.index, methods=["GET"], name="archive"),
             Route(f"{p}index.html", self.index, methods=["GET"]),
             Route(f"{p}{FEED}", self.feed, methods=["GET"], name="archive_feed"),

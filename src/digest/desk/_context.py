@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,9 +24,11 @@ from ..schedule.cron import EditionTrigger, review_day
 from ..store import Store
 from ..store.review import EditionConflict, EditionMissing, EditionSealed
 from ..waves import send_time
-from ._guard import ACTOR_KEY, DEFAULT_ACTOR, form_token, same_origin
+from ._guard import ACTOR_KEY, DEFAULT_ACTOR, desk_token, same_origin
+from ._session import SESSION_COOKIE, Sessions
 
 NOTICE_COOKIE = "digest_desk_notice"
+SESSION_KEY = "digest.session"  # where a request's session (id, cookie to set) is kept in the scope
 MAX_FIELDS = 50
 
 
@@ -78,8 +79,29 @@ class Desk:
     busy: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def csrf(self) -> str:
-        return form_token(self.secret)
+    def sessions(self) -> Sessions:
+        """The editors' sessions; a new desk token ends them all."""
+        return Sessions(self.secret, desk_token(self.environ, self.settings.desk.token_env) or "")
+
+    def session(self, request: Request) -> str:
+        """The editor's session: the cookie's when it is valid for this login, else a new one
+        (which :meth:`render` sets)."""
+        known = request.scope.get(SESSION_KEY)
+        if isinstance(known, tuple):
+            return str(known[0])
+        now, who = self.clock(), actor(request)
+        session, cookie = self.sessions.current(request.cookies.get(SESSION_COOKIE), who, now), None
+        if session is None:
+            session, cookie = self.sessions.new(who, now)
+        request.scope[SESSION_KEY] = (session, cookie)
+        return session
+
+    def csrf(self, request: Request) -> str:
+        """The form token of a page served now, for an editor (past the login); none for a
+        reader's page, which has no desk form."""
+        if ACTOR_KEY not in request.scope:
+            return ""
+        return self.sessions.form_token(self.session(request), self.clock())
 
     def today(self) -> date:
         """The edition editors are working on now: the next send's day once its review window
@@ -136,7 +158,7 @@ class Desk:
         base = {
             "title": self.settings.title,
             "actor": actor(request),
-            "csrf": self.csrf,
+            "csrf": self.csrf(request),
             "notice": notice,
             "error": "",
             "approval": self.settings.approval,
@@ -149,6 +171,16 @@ class Desk:
         response = HTMLResponse(html, status_code=status)
         if notice:
             response.delete_cookie(NOTICE_COOKIE, path="/", httponly=True, samesite="strict")
+        known = request.scope.get(SESSION_KEY)
+        if isinstance(known, tuple) and known[1]:
+            response.set_cookie(
+                SESSION_COOKIE,
+                known[1],
+                path="/",
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
         return response
 
 
@@ -168,8 +200,14 @@ async def read_form(request: Request, desk: Desk) -> FormData:
         raise Refused(403, "refused: this form was sent from another site")
     form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=64 * 1024)
     given = form.get("csrf")
-    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), desk.csrf.encode()):
-        raise Refused(403, "refused: the form is missing its token or is out of date; reload the page")
+    now = desk.clock()
+    session = desk.sessions.current(request.cookies.get(SESSION_COOKIE), actor(request), now)
+    if not isinstance(given, str) or not desk.sessions.check(session, given, now):
+        raise Refused(
+            403,
+            "refused: the form is missing its token, has expired or was loaded in another session "
+            "(another login); reload the page and try again",
+        )
     return form
 
 

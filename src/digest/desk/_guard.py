@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import ipaddress
 from collections.abc import Collection, Mapping
@@ -81,11 +80,6 @@ def check_binding(host: str, environ: Mapping[str, str], env_name: str) -> None:
             f"{env_name}: not set; the desk needs a token to listen on {host} "
             "(only a loopback address such as 127.0.0.1 needs no login)"
         )
-
-
-def form_token(secret: bytes) -> str:
-    """The hidden field every desk form carries: only a page served by this desk knows it."""
-    return hmac.new(secret, b"digest desk form", hashlib.sha256).hexdigest()[:32]
 
 
 def same_origin(headers: Headers) -> bool:

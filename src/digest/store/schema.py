@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     inspect,
     select,
@@ -29,6 +30,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.schema import DefaultClause
+
+from ..tokens import new_key
 
 metadata = MetaData()
 
@@ -94,6 +97,10 @@ subscribers = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     Column("updated", DateTime(timezone=True), nullable=False),
     Column("first_name", String(200), nullable=False, server_default=""),  # migration 4
+    # migration 5: an opaque random id (tokens.new_key) that the links in the emails name
+    # instead of the address; given at insert and never changed
+    Column("key", String(32), default=new_key),
+    Index("ix_subscribers_key", "key", unique=True),
 )
 
 editions = Table(
@@ -269,6 +276,21 @@ def _due(conn: Connection) -> None:
     conn.execute(update(deliveries).where(deliveries.c.due.is_(None)).values(due=deliveries.c.updated))
 
 
+def _subscriber_keys(conn: Connection) -> None:
+    """Subscribers gain a key, which the links in emails name instead of the address: every
+    known subscriber gets one now, in batches along the primary key."""
+    _add_columns(conn, subscribers, ("key",))
+    email, key = subscribers.c.email, subscribers.c.key
+    fill = update(subscribers).where(email == bindparam("who")).values(key=bindparam("new"))
+    last = ""
+    while batch := list(
+        conn.scalars(select(email).where(email > last, key.is_(None)).order_by(email).limit(5000))
+    ):
+        conn.execute(fill, [{"who": e, "new": new_key()} for e in batch])
+        last = batch[-1]
+    next(i for i in subscribers.indexes if i.name == "ix_subscribers_key").create(conn, checkfirst=True)
+
+
 Migration = Callable[[Connection], None]
 
 # Append only: (version, name, function). Never edit a migration that has been released.
@@ -278,4 +300,5 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (3, "workers", _workers),
     (4, "first name", _first_name),
     (5, "due", _due),
+    (6, "subscriber keys", _subscriber_keys),
 ]

@@ -7,9 +7,10 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 
 from ..models import Subscriber, SubscriberStatus
+from ..tokens import new_key
 from . import schema
 from ._sql import BATCH, upsert
 from .base import StoreBase, batched
@@ -35,6 +36,7 @@ def _row(s: Subscriber, now: datetime) -> dict[str, Any]:
         "first_name": s.first_name,
         "timezone": s.timezone,
         "topics": ",".join(sorted(s.topics)),
+        "key": new_key(),  # a new subscriber's; a known one keeps theirs (never in the update list)
         "created": now,
         "updated": now,
     }
@@ -48,6 +50,7 @@ def _subscriber(r: Any) -> Subscriber:
         timezone=r.timezone,
         topics=_topics(r.topics),
         first_name=r.first_name,
+        key=r.key,
     )
 
 
@@ -222,3 +225,36 @@ class SubscriberStore(StoreBase):
                 .values(topics=",".join(sorted(topics)), updated=datetime.now(UTC))
             )
             return bool(res.rowcount > 0)
+
+    # -- the readers' links: one indexed statement each (see digest.web) -------------------
+
+    def subscriber(self, email: str) -> Subscriber | None:
+        """One subscriber by address (the primary key), or ``None``."""
+        with self.begin() as conn:
+            row = conn.execute(_BY_EMAIL, {"who": email}).first()
+        return None if row is None else _subscriber(row)
+
+    def subscriber_by_key(self, key: str) -> Subscriber | None:
+        """One subscriber by key (an index), or ``None``: what the links in emails name."""
+        with self.begin() as conn:
+            row = conn.execute(_BY_KEY, {"which": key}).first()
+        return None if row is None else _subscriber(row)
+
+    def unsubscribe(self, *, key: str | None = None, email: str | None = None) -> str | None:
+        """Mark the subscriber with this key (or, for a link from before keys, this address)
+        unsubscribed, in one statement; their address, or ``None`` when nobody has it."""
+        values = {"left": SubscriberStatus.UNSUBSCRIBED.value, "now": datetime.now(UTC)}
+        with self.begin() as conn:
+            if key is not None:
+                found = conn.scalar(_LEAVE_BY_KEY, {**values, "which": key})
+            else:
+                found = conn.scalar(_LEAVE_BY_EMAIL, {**values, "who": email})
+        return None if found is None else str(found)
+
+
+# Built once: a request of the readers' links runs one of these, and nothing else.
+_BY_EMAIL = select(_S).where(_S.c.email == bindparam("who"))
+_BY_KEY = select(_S).where(_S.c.key == bindparam("which"))
+_LEAVE = update(_S).values(status=bindparam("left"), updated=bindparam("now")).returning(_S.c.email)
+_LEAVE_BY_KEY = _LEAVE.where(_S.c.key == bindparam("which"))
+_LEAVE_BY_EMAIL = _LEAVE.where(_S.c.email == bindparam("who"))
