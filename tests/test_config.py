@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from digest.config import (
     CONFIG_ENV,
+    BounceConfig,
     CondenseConfig,
     ConfigMissing,
     DeliveryConfig,
@@ -232,6 +233,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "`[delivery]`": DeliveryConfig,
     "`[desk]`": DeskConfig,
     "`[store_pool]`": PoolConfig,
+    "`[bounces]`": BounceConfig,
 }
 # the default subject is being changed on another branch (to lead with the news); its row
 # is checked once that lands, rather than twice edited

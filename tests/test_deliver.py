@@ -311,7 +311,8 @@ def test_file_transport_writes_one_eml_per_message_atomically(tmp_path: Path, st
     send_all(msgs, open_transport(f"file://{out}", config(), environ={}), store, config())  # rerun replaces
     names = sorted(p.name for p in out.iterdir())
     assert names == ["2026-01-05--a@example.org.eml", "2026-01-05--b.two+x@example.org.eml"]
-    assert (out / names[0]).read_bytes() == msgs[0].data
+    # as a mailbox keeps it: the envelope sender's Return-Path line, then the message as sent
+    assert (out / names[0]).read_bytes() == f"Return-Path: <{msgs[0].sender}>\r\n".encode() + msgs[0].data
 
 
 def _dkim_key(tmp_path: Path) -> tuple[Path, bytes]:

@@ -64,7 +64,12 @@ class Server:
 
 @contextlib.contextmanager
 def digest_serve(
-    tmp_path: Path, *, timeout: str = "1s", cap: int = 1000, readers: int = 200
+    tmp_path: Path,
+    *,
+    timeout: str = "1s",
+    cap: int = 1000,
+    readers: int = 200,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """`digest serve --port 0` over a store of ``readers`` subscribers; stopped (SIGINT) after."""
     config = tmp_path / "digest.toml"
@@ -74,7 +79,7 @@ def digest_serve(
         store.merge_subscribers(Subscriber(f"reader{i}@example.org") for i in range(readers))
     proc = subprocess.Popen(
         [sys.executable, "-m", "digest", "serve", "--config", str(config), "--db", str(db), "--port", "0"],
-        env={**os.environ, "DIGEST_SECRET": SECRET},
+        env={**os.environ, "DIGEST_SECRET": SECRET, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

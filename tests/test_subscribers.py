@@ -132,11 +132,14 @@ def test_import_list_unsubscribe(tmp_path: Path) -> None:
         "status": "active",
         "timezone": "Europe/London",
         "topics": ["Science", "World"],
+        "why": None,  # an active reader's status needs no reason
     }
     code, _, err = cli("unsubscribe", "ADA@example.org", "--db", db)
     assert code == 0, err
     code, out, _ = cli("list", "--db", db, "--status", "active")
     assert out.splitlines() == ["bob@example.org\tactive\tBob\t-\tBusiness,World"]
+    code, out, _ = cli("list", "--db", db, "--status", "unsubscribed", "--json")
+    assert json.loads(out)[0]["why"] == "unsubscribed by an editor (digest subscribers unsubscribe)"
     # An import never brings back someone who left.
     code, _, _ = cli("import", str(write(tmp_path, GOOD)), "--db", db)
     assert code == 0

@@ -26,6 +26,7 @@ from digest.config import FeedConfig, RenderConfig, Settings
 from digest.desk import create_app
 from digest.models import Subscriber, SubscriberStatus
 from digest.store import Store
+from digest.store.subscribers import LEFT_BY_LINK
 from digest.web import MAX_BODY, link_paths, reader_app
 from smtpd_helpers import free_port
 from test_tokens import legacy
@@ -137,6 +138,7 @@ def test_one_click_post_unsubscribes(site: tuple[Request, Store]) -> None:
     assert code == 200
     assert "ada@example.org" in page
     assert status(store, "ada@example.org") is SubscriberStatus.UNSUBSCRIBED
+    assert store.suppression_reasons(["ada@example.org"]) == {"ada@example.org": LEFT_BY_LINK}
     assert status(store, "bob@example.org") is SubscriberStatus.ACTIVE
     again = request(f"/unsubscribe?token={token}", ONE_CLICK)
     assert again[0] == 200  # a second click (or a retrying mail client) is fine

@@ -26,7 +26,7 @@ from flufl.bounce import all_failures
 
 VERP_PREFIX = "bounces"
 _VERP = re.compile(rf"{VERP_PREFIX}\+(?P<key>[a-z2-7]{{8,64}})-(?P<day>\d{{8}})@", re.IGNORECASE)
-_EDITION_ID = re.compile(r"<?(\d{4}-\d{2}-\d{2})\.[0-9a-f]+@")
+EDITION_ID = re.compile(r"<?(\d{4}-\d{2}-\d{2})\.[0-9a-f]+@")  # our Message-IDs start with the day
 _ADDRESS = re.compile(r"[^\s<>;:\"']+@[^\s<>;:\"']+\.[^\s<>;:\"']+")
 _STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
 _REPLY = re.compile(r"\b([45]\d\d)[ -]")
@@ -70,6 +70,15 @@ class Report:
 def verp_address(key: str, edition_id: str, domain: str) -> str:
     """The return path of one subscriber's message of one edition. Contains no I/O."""
     return f"{VERP_PREFIX}+{key}-{edition_id.replace('-', '')}@{domain}"
+
+
+def read_verp(text: str) -> tuple[str, str] | None:
+    """(subscriber key, edition id) of the VERP address in ``text``, if there is one."""
+    found = _VERP.search(text)
+    if not found:
+        return None
+    day = found["day"]
+    return found["key"].lower(), f"{day[:4]}-{day[4:6]}-{day[6:]}"
 
 
 def read_report(raw: bytes) -> Report:
@@ -118,10 +127,8 @@ def _verp(msg: Message) -> tuple[str, str] | None:
     """(key, edition) from the address the report was sent to, when it is a VERP one."""
     for name in _ENVELOPE_TO:
         for value in msg.get_all(name) or []:
-            found = _VERP.search(str(value))
-            if found:
-                day = found["day"]
-                return found["key"].lower(), f"{day[:4]}-{day[4:6]}-{day[6:]}"
+            if found := read_verp(str(value)):
+                return found
     return None
 
 
@@ -143,7 +150,7 @@ def _edition(original: Message | None) -> str | None:
     """The edition a returned original was, from its Message-ID (it starts with the day)."""
     if original is None:
         return None
-    found = _EDITION_ID.search(str(original.get("Message-ID", "")))
+    found = EDITION_ID.search(str(original.get("Message-ID", "")))
     return found.group(1) if found else None
 
 
@@ -223,11 +230,8 @@ def _complaints(
     if fields is None:
         return []
     feedback = str(fields.get("Feedback-Type", "abuse")).strip().lower()
-    if not key:
-        verp = _VERP.search(str(fields.get("Original-Mail-From", "")))
-        if verp:
-            day = verp["day"]
-            key, edition = verp["key"].lower(), edition or f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    if not key and (verp := read_verp(str(fields.get("Original-Mail-From", "")))):
+        key, edition = verp[0], edition or verp[1]
     candidates: Iterable[str] = [
         str(fields.get("Original-Rcpt-To", "")),
         str(fields.get("Removal-Recipient", "")),

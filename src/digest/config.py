@@ -271,6 +271,32 @@ class DeliveryConfig(_Section):
         return self.rate
 
 
+class BounceConfig(_Section):
+    """What comes back (``[bounces]``): bounces and complaints, read by ``digest bounces`` or
+    posted by an email provider to ``/hooks/bounce``.
+
+    With ``domain`` set, every message's return path (SMTP MAIL FROM) is a VERP address,
+    ``bounces+<key>-<yyyymmdd>@<domain>``, so a bounce names its subscriber and edition.
+    """
+
+    domain: str | None = None  # the bounce domain: its MX delivers bounces+*@ to a mailbox digest reads
+    hard_after: Annotated[int, Field(ge=1)] = 1  # hard bounces that mark a subscriber bounced
+    soft_after: Annotated[int, Field(ge=1)] = 3  # soft bounces, in that many separate editions
+    secret_env: str = "DIGEST_BOUNCE_SECRET"  # the shared secret of /hooks/bounce
+    imap_password_env: str = "DIGEST_IMAP_PASSWORD"  # the password of `digest bounces --imap`
+    max_body: Annotated[int, Field(ge=1024, le=10 * 1024 * 1024)] = 256 * 1024  # a webhook's body, bytes
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip().lower().rstrip(".")
+        if not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", v):
+            raise ValueError(f"not a domain name: {v!r} (for example bounces.example.org)")
+        return v
+
+
 class PoolConfig(_Section):
     """Database connections each process keeps open to a PostgreSQL store (``[store_pool]``).
 
@@ -363,6 +389,7 @@ class Settings(_Section):
     render: RenderConfig = RenderConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     desk: DeskConfig = DeskConfig()
+    bounces: BounceConfig = BounceConfig()
     archive: ArchiveConfig = ArchiveConfig()
     base_dir: Path = Path(".")  # folder of the config file; not read from the file
 

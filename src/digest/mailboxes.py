@@ -42,8 +42,11 @@ def read_mbox(path: Path) -> Iterator[Returned]:
         raise InputError(f"{path}: no such mbox file")
     try:
         box = mailbox.mbox(path, create=False)
-        for n, key in enumerate(box.keys(), start=1):
-            yield Returned(f"{path.name}#{n}", box.get_bytes(key))
+        try:
+            for n, key in enumerate(box.keys(), start=1):
+                yield Returned(f"{path.name}#{n}", box.get_bytes(key))
+        finally:
+            box.close()
     except (OSError, mailbox.Error) as exc:
         raise InputError(f"{path}: cannot read the mbox: {getattr(exc, 'strerror', None) or exc}") from exc
 
@@ -58,8 +61,11 @@ def read_maildir(path: Path) -> Iterator[Returned]:
         raise InputError(f"{path}: not a Maildir folder (it needs cur/ and new/)")
     try:
         box = mailbox.Maildir(path, create=False)
-        for key in sorted(box.keys()):
-            yield Returned(f"{path.name}/{key}", box.get_bytes(key))
+        try:
+            for key in sorted(box.keys()):
+                yield Returned(f"{path.name}/{key}", box.get_bytes(key))
+        finally:
+            box.close()
     except (OSError, mailbox.Error) as exc:
         raise InputError(f"{path}: cannot read the Maildir: {getattr(exc, 'strerror', None) or exc}") from exc
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("worker", "migrate"),
     "serve": ("serve", "serve"),
     "archive": ("archive", "archive"),
+    "bounces": ("bounces", "bounces"),
 }
 
 

@@ -24,6 +24,7 @@ from ..models import FeedState
 from ..pipeline import Wave, edition_waves, reader_zones
 from ..schedule.cron import review_day
 from ..store import Store
+from ..store.bounces import BOUNCE_WARN, COMPLAINT_WARN, Rates
 from ..store.ledger import DeliveryRecord
 from ..store.review import EditionReview
 from ..store.runs import RunRecord
@@ -45,6 +46,7 @@ class Facts:
     workers: list[WorkerRecord] = field(default_factory=list)
     wave_day: str | None = None  # local-time sending: the edition whose waves are shown
     waves: list[Wave] = field(default_factory=list)
+    mail: list[Rates] = field(default_factory=list)  # bounces and complaints of recent editions
 
     @classmethod
     def read(cls, store: Store, limit: int, settings: Settings, now: datetime) -> Facts:
@@ -56,16 +58,19 @@ class Facts:
         runs = store.recent_runs(limit)
         editions = list(dict.fromkeys(r.edition_id for r in runs))
         found = store.delivery_counts_of(editions)
+        reviews = store.edition_reviews(limit=5)
+        recent = sorted({r.id for r in reviews} | set(editions), reverse=True)[:RATES_SHOWN]
         return cls(
             runs=runs,
             counts={e: found.get(e, {}) for e in editions},
             failed=store.failed_deliveries(limit=100),
             feeds=store.feed_states(),
-            reviews=store.edition_reviews(limit=5),
+            reviews=reviews,
             scheduler=_scheduler_state(store.get_meta("scheduler")),
             workers=store.workers(limit=WORKERS_SHOWN),
             wave_day=wave_day,
             waves=waves,
+            mail=[r for r in store.bounce_rates(recent) if r.sent],
         )
 
 
@@ -79,7 +84,8 @@ class Facts:
 @handle_errors
 def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) -> None:
     """Show the scheduler, recent runs, where recent editions stand (draft, approved, held,
-    sent), what each delivered, failed addresses with the server's reply, and feed health."""
+    sent), what each delivered, what came back of it (bounces and complaints, with a warning
+    above 2% and 0.1%), failed addresses with the server's reply, and feed health."""
     used = setup(config_path, db, store_only=True)
     s = used.settings
     names = feed_names(s)
@@ -113,6 +119,18 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         }
         if facts.wave_day
         else None,
+        "bounces": [
+            {
+                "edition": r.edition_id,
+                "sent": r.sent,
+                "bounced": r.bounced,
+                "complained": r.complained,
+                "bounce_rate": round(r.bounce_rate, 6),
+                "complaint_rate": round(r.complaint_rate, 6),
+                "warnings": r.warnings(),
+            }
+            for r in facts.mail
+        ],
         "workers": [
             {
                 "id": w.id,
@@ -197,6 +215,10 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         for rv in reviews:
             et.add_row(rv.id, str(rv.stories), review_line(rv).strip())
         out.print(et)
+    if facts.mail:
+        out.print(_mail_table(facts.mail))
+        for warning in (w for r in facts.mail for w in r.warnings()):
+            out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     if failed:
         ft = Table(title="Failed addresses", title_justify="left")
         for col in ("edition", "address", "code", "reply"):
@@ -230,6 +252,24 @@ def _waves_table(day: str, waves: Iterable[Wave], zone: ZoneInfo) -> Table:
     return table
 
 
+def _mail_table(rates: Iterable[Rates]) -> Table:
+    """What came back of recent editions: bounces and complaints, as shares of those sent to."""
+    table = Table(title="Bounces and complaints (digest bounces, /hooks/bounce)", title_justify="left")
+    for col in ("edition", "sent", "bounced", "complained"):
+        table.add_column(col, justify="left" if col == "edition" else "right")
+    for r in rates:
+        bounced = f"{r.bounced} ({r.bounce_rate:.1%})"
+        complained = f"{r.complained} ({r.complaint_rate:.2%})"
+        table.add_row(
+            r.edition_id,
+            str(r.sent),
+            f"[yellow]{bounced}[/yellow]" if r.bounce_rate > BOUNCE_WARN else bounced,
+            f"[yellow]{complained}[/yellow]" if r.complaint_rate > COMPLAINT_WARN else complained,
+        )
+    return table
+
+
+RATES_SHOWN = 5  # the latest editions whose bounces and complaints are shown
 WORKERS_SHOWN = 10  # the latest processes that ran or sent: a run, a worker, the scheduler's runs
 
 

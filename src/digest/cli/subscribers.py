@@ -63,10 +63,12 @@ def import_(csv_path: Path, skip_invalid: bool, config_path: Path | None, db: st
 @store_db_option
 @handle_errors
 def list_(status: str | None, as_json: bool, config_path: Path | None, db: str | None) -> None:
-    """List subscribers (all, or those with one status), sorted by address."""
+    """List subscribers (all, or those with one status), sorted by address; for those who left
+    or were taken off the list, why (a bounce's reply, a complaint, an unsubscribe link)."""
     used = setup(config_path, db, store_only=True)
     with used.open(announce=not as_json, read_only=True) as store:
         subs = [x for x in store.subscribers() if status is None or x.status.value == status]
+        why = store.suppression_reasons(x.email for x in subs if not x.active)
     if as_json:
         rows = [
             {
@@ -75,6 +77,7 @@ def list_(status: str | None, as_json: bool, config_path: Path | None, db: str |
                 "status": x.status.value,
                 "timezone": x.timezone,
                 "topics": sorted(x.topics),
+                "why": why.get(x.email),
             }
             for x in subs
         ]
@@ -82,7 +85,8 @@ def list_(status: str | None, as_json: bool, config_path: Path | None, db: str |
         return
     for x in subs:
         topics = ",".join(sorted(x.topics)) or "-"
-        click.echo(f"{x.email}\t{x.status.value}\t{x.name or '-'}\t{x.timezone or '-'}\t{topics}")
+        reason = f"\t{why[x.email]}" if x.email in why else ""
+        click.echo(f"{x.email}\t{x.status.value}\t{x.name or '-'}\t{x.timezone or '-'}\t{topics}{reason}")
     console().print(f"{len(subs)} subscriber(s)")
 
 
@@ -99,6 +103,34 @@ def unsubscribe(email: str, config_path: Path | None, db: str | None) -> None:
         raise InputError(f"{email!r}: {exc}") from exc
     used = setup(config_path, db, store_only=True)
     with used.open() as store:
-        if not store.set_subscriber_status(address, SubscriberStatus.UNSUBSCRIBED):
+        why = "unsubscribed by an editor (digest subscribers unsubscribe)"
+        if not store.set_subscriber_status(address, SubscriberStatus.UNSUBSCRIBED, why=why):
             raise InputError(f"{address}: not a subscriber")
     console().print(f"{escape(address)}: unsubscribed")
+
+
+@subscribers.command("reactivate")
+@click.argument("email")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who decided (kept with the change).")
+@config_option
+@store_db_option
+@handle_errors
+def reactivate(email: str, actor: str, config_path: Path | None, db: str | None) -> None:
+    """Put EMAIL back on the list after a bounce or a complaint (an editor's decision: the
+    mailbox works again, the complaint was a mistake). Its count of bounces starts again.
+    Someone who unsubscribed by their own hand is not put back: only they may subscribe again."""
+    try:
+        address = normalize_email(email)
+    except ValueError as exc:
+        raise InputError(f"{email!r}: {exc}") from exc
+    used = setup(config_path, db, store_only=True)
+    with used.open() as store:
+        was = store.reactivate(address, actor=actor)
+        if was is None:
+            found = store.subscriber(address)
+            if found is None:
+                raise InputError(f"{address}: not a subscriber")
+            raise InputError(
+                f"{address}: {found.status.value}, not taken off the list by a bounce or a complaint"
+            )
+    console().print(f"{escape(address)}: active again (was: {escape(was)})")

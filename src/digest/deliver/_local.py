@@ -46,8 +46,9 @@ class FileTransport:
         return None
 
     async def send(self, message: OutgoingMessage) -> None:
-        """Write the message as ``DIR/<edition>--<recipient>.eml``."""
-        data = self._prepare(message)
+        """Write the message as ``DIR/<edition>--<recipient>.eml``, with the Return-Path line a
+        mailbox adds on delivery (the envelope sender: where bounces would go)."""
+        data = f"Return-Path: <{message.sender}>\r\n".encode("ascii", "replace") + self._prepare(message)
         target = self.directory / eml_name(message)
         try:
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")

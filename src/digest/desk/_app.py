@@ -1,4 +1,5 @@
-"""The one Starlette app of ``digest serve``: the editors' desk, the readers' links and the archive."""
+"""The one Starlette app of ``digest serve``: the editors' desk, the readers' links, the archive
+and the bounce hook."""
 
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ from ._actions import Actions
 from ._archive import ArchiveRoutes
 from ._context import Desk, status_of
 from ._guard import BASE_HEADERS, Guard, SecurityHeaders, desk_token
+from ._hooks import PATH as HOOK_PATH
+from ._hooks import BounceHook
 from ._pages import Pages
 
 MAX_BODY = 256 * 1024  # the longest honest form (a story) is a few KiB
-_DESK_PREFIXES = ("/editions", "/static", "/prepare")
+_DESK_PREFIXES = ("/editions", "/static", "/prepare", "/hooks")
 
 
 def _now() -> datetime:
@@ -88,12 +91,13 @@ def create_app(
     clock: Callable[[], datetime] = _now,
     hosts: Iterable[str] = (),
 ) -> Starlette:
-    """The desk, the unsubscribe/preferences endpoints and the web archive, as one ASGI app.
+    """The desk, the unsubscribe/preferences endpoints, the web archive and the bounce hook
+    (``POST /hooks/bounce``), as one ASGI app.
 
     Args:
         settings: the configuration (title, approval, render links, desk token variable).
         store: the open store; the app does not close it.
-        environ: where the signing secret and the desk token come from.
+        environ: where the signing secret, the desk token and the bounce hook's secret come from.
         transport_url: overrides ``[delivery] transport`` for the desk's own sends: approving a
             held edition, retrying a send, test copies (not the scheduler's).
         clock: the current instant (timezone-aware); tests pass a fixed one.
@@ -107,6 +111,7 @@ def create_app(
     desk = Desk(settings, store, environ, transport_url, clock, secret)
     readers = ReaderLinks.from_settings(settings, store, secret)
     archive = ArchiveRoutes(settings, store, secret, clock)
+    hook = BounceHook(settings, store, environ)
     _check_paths(readers.paths, archive.path)
 
     def error_page(request: Request, exc: Exception) -> Response:
@@ -128,7 +133,7 @@ def create_app(
         return response
 
     app = Starlette(
-        routes=[*readers.routes(), *archive.routes(), *desk_routes(desk)],
+        routes=[*readers.routes(), *archive.routes(), *hook.routes(), *desk_routes(desk)],
         middleware=[
             Middleware(SecurityHeaders),
             # absolute URLs come from the configured ones; a Host of the client's choosing is refused
@@ -139,7 +144,7 @@ def create_app(
             Middleware(
                 Guard,
                 token=desk_token(environ, settings.desk.token_env),
-                public=readers.paths,
+                public=[*readers.paths, HOOK_PATH],  # the hook checks its own secret
                 public_prefixes=(archive.path,),
             ),
         ],

@@ -105,7 +105,7 @@ def _host_name(host_header: str) -> str:
     return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
 
 
-def _credentials(header: str, token: str) -> str | None:
+def credentials(header: str, token: str) -> str | None:
     """The actor named by a valid ``Authorization`` header, else ``None``."""
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
@@ -158,7 +158,7 @@ class Guard:
             return
         headers = Headers(scope=scope)
         if self.token is not None:
-            actor = _credentials(headers.get("authorization", ""), self.token)
+            actor = credentials(headers.get("authorization", ""), self.token)
             if actor is None:
                 response = PlainTextResponse(
                     "The desk needs the token: give it as the password (any user name).",

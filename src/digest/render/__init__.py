@@ -22,6 +22,7 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 
 from .. import tokens
+from ..bounces import verp_address
 from ..config import Settings
 from ..errors import ConfigError, DigestError, HeaderError, TemplateError
 from ..models import Edition, OutgoingMessage, Subscriber
@@ -289,8 +290,18 @@ class EditionRenderer:
         )
         html_values = {k: htmlmod.escape(v) for k, v in values.items()}
         data = mime.assemble(variant.frame, headers, values, html_values)
-        message = OutgoingMessage(self._edition.id, self._sender, recipient, mid, data, subscriber=sub.email)
+        message = OutgoingMessage(
+            self._edition.id, self._return_path(sub), recipient, mid, data, subscriber=sub.email
+        )
         return message, values
+
+    def _return_path(self, sub: Subscriber) -> str:
+        """The envelope sender (MAIL FROM), where bounces go: with a bounce domain a VERP address
+        naming the subscriber's key and the edition; else the From address."""
+        domain = self._settings.bounces.domain
+        if domain and sub.key:
+            return verp_address(sub.key, self._edition.id, domain)
+        return self._sender
 
     def message(self, subscriber: Subscriber) -> OutgoingMessage | None:
         """The complete message for one subscriber.

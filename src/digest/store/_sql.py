@@ -31,12 +31,16 @@ def _insert(conn: Connection, table: Table) -> Any:
     raise NotImplementedError(f"digest stores need SQLite or PostgreSQL, not {conn.dialect.name}")
 
 
-def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert the rows whose key is not taken yet; leave the others as they are."""
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the rows whose key is not taken yet; leave the others as they are. Returns how
+    many were inserted (exact for one row; for many, as the driver counts them)."""
+    added = 0
     for start in range(0, len(rows), BATCH):
         part = rows[start : start + BATCH]
         if part:
-            conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(part))
+            stmt = _insert(conn, table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+            added += max(0, int(conn.execute(stmt, list(part)).rowcount or 0))
+    return added
 
 
 def insert_ignore_from(conn: Connection, table: Table, columns: Sequence[str], source: Any) -> int:

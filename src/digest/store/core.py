@@ -17,6 +17,7 @@ from ..errors import StorageError, StoreUnusable
 from . import schema
 from ._open import first_line, make_engine, prepare_file, sqlite_file, unusable, writable
 from ._sql import advisory_lock, insert_ignore
+from .bounces import BounceStore
 from .cache import CacheStore
 from .entries import EntryStore
 from .ledger import LedgerStore
@@ -28,7 +29,15 @@ from .workers import WorkerStore
 
 
 class Store(
-    EntryStore, CacheStore, SubscriberStore, LedgerStore, ReviewStore, RunStore, WorkerStore, RateStore
+    EntryStore,
+    CacheStore,
+    SubscriberStore,
+    LedgerStore,
+    ReviewStore,
+    RunStore,
+    WorkerStore,
+    RateStore,
+    BounceStore,
 ):
     """All persistent state. Thread-safe for short transactions; use as a context manager."""
 

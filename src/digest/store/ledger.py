@@ -290,14 +290,14 @@ class LedgerStore(StoreBase):
             by_edition: dict[str, list[Outcome]] = defaultdict(list)
             for o in outcomes:
                 by_edition[o.edition_id].append(o)
-            hard: list[str] = []
+            hard: list[Outcome] = []
             for edition_id, group in by_edition.items():
                 held = self._held(conn, worker_id, edition_id, [o.email for o in group])
                 mine = [o for o in group if o.email in held]
                 recorded += len(mine)
                 if mine:
                     conn.execute(_RECORD, [_outcome_row(o, worker_id, now) for o in mine])
-                hard += [o.email for o in mine if o.counts_as_bounce and not held[o.email]]
+                hard += [o for o in mine if o.counts_as_bounce and not held[o.email]]
                 sent = [o.email for o in mine if o.state is DeliveryState.SENT]
                 for part in chunks(sent):
                     conn.execute(
@@ -305,8 +305,8 @@ class LedgerStore(StoreBase):
                         .where(_S.c.email.in_(part), _S.c.hard_failures != 0)
                         .values(hard_failures=0)
                     )
-            for email in hard:
-                if self._count_hard_failure(conn, email, bounce_after=bounce_after, now=now):
+            for o in hard:
+                if self._count_hard_failure(conn, o, bounce_after=bounce_after, now=now):
                     bounced += 1
             sent_n = sum(1 for g in by_edition.values() for o in g if o.state is DeliveryState.SENT)
             failed_n = sum(1 for g in by_edition.values() for o in g if o.state is DeliveryState.FAILED)
@@ -338,15 +338,18 @@ class LedgerStore(StoreBase):
         return held
 
     @staticmethod
-    def _count_hard_failure(conn: Connection, email: str, *, bounce_after: int, now: datetime) -> bool:
+    def _count_hard_failure(conn: Connection, o: Outcome, *, bounce_after: int, now: datetime) -> bool:
         """One atomic increment of the subscriber's hard failures; True when it bounced them."""
+        email = o.email
         conn.execute(
             update(_S).where(_S.c.email == email).values(hard_failures=_S.c.hard_failures + 1, updated=now)
         )
+        said = " ".join(str(x) for x in (o.code, o.reason) if x)
+        why = f"refused when sent (edition {o.edition_id}): {said or 'permanent failure'}"
         res = conn.execute(
             update(_S)
             .where(_S.c.email == email, _S.c.status == "active", _S.c.hard_failures >= bounce_after)
-            .values(status="bounced")
+            .values(status="bounced", status_reason=why[:2000], status_changed=now)
         )
         return bool(res.rowcount)
 

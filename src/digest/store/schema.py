@@ -97,10 +97,35 @@ subscribers = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     Column("updated", DateTime(timezone=True), nullable=False),
     Column("first_name", String(200), nullable=False, server_default=""),  # migration 4
-    # migration 5: an opaque random id (tokens.new_key) that the links in the emails name
+    # migration 6: an opaque random id (tokens.new_key) that the links in the emails name
     # instead of the address; given at insert and never changed
     Column("key", String(32), default=new_key),
+    # migration 7: why the status is what it is ("hard bounce: 550 5.1.1 …", "complaint …"),
+    # and since when (a reactivation starts the count of bounces again)
+    Column("status_reason", Text),
+    Column("status_changed", DateTime(timezone=True)),
     Index("ix_subscribers_key", "key", unique=True),
+)
+
+# migration 7: what came back (bounces, complaints), one row per reader a returned message is
+# about; a message read again adds nothing (its id and the finding's place are the key)
+bounce_events = Table(
+    "bounce_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", String(500), nullable=False),  # the returned message's Message-ID
+    Column("position", Integer, nullable=False),  # which of the readers it names
+    Column("kind", String(20), nullable=False),  # hard, soft, complaint, delayed, auto-reply, unrecognised
+    Column("email", String(320)),  # the subscriber it was matched to (None: nobody known)
+    Column("named", String(320)),  # the address the report names
+    Column("edition_id", String(50)),
+    Column("diagnostic", Text),
+    Column("received", DateTime(timezone=True)),  # the report's own date
+    Column("recorded", DateTime(timezone=True), nullable=False),
+    Column("source", String(500), nullable=False),  # "bounces.mbox#12", "webhook ses", …
+    UniqueConstraint("report_id", "position"),
+    Index("ix_bounce_events_email", "email", "kind"),
+    Index("ix_bounce_events_edition", "edition_id", "kind"),
 )
 
 editions = Table(
@@ -291,6 +316,13 @@ def _subscriber_keys(conn: Connection) -> None:
     next(i for i in subscribers.indexes if i.name == "ix_subscribers_key").create(conn, checkfirst=True)
 
 
+def _bounces(conn: Connection) -> None:
+    """What came back is kept: bounce and complaint events; subscribers gain why and since when
+    their status is what it is."""
+    bounce_events.create(conn, checkfirst=True)
+    _add_columns(conn, subscribers, ("status_reason", "status_changed"))
+
+
 Migration = Callable[[Connection], None]
 
 # Append only: (version, name, function). Never edit a migration that has been released.
@@ -301,4 +333,5 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (4, "first name", _first_name),
     (5, "due", _due),
     (6, "subscriber keys", _subscriber_keys),
+    (7, "bounces", _bounces),
 ]

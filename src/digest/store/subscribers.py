@@ -187,11 +187,14 @@ class SubscriberStore(StoreBase):
                 )
         return found
 
-    def set_subscriber_status(self, email: str, status: SubscriberStatus) -> bool:
-        """Change one subscriber's status; False when the address is unknown."""
+    def set_subscriber_status(self, email: str, status: SubscriberStatus, *, why: str | None = None) -> bool:
+        """Change one subscriber's status (``why``: kept with it); False when the address is unknown."""
+        now = datetime.now(UTC)
         with self.begin() as conn:
             res = conn.execute(
-                update(_S).where(_S.c.email == email).values(status=status.value, updated=datetime.now(UTC))
+                update(_S)
+                .where(_S.c.email == email)
+                .values(status=status.value, status_reason=why, status_changed=now, updated=now)
             )
             return bool(res.rowcount > 0)
 
@@ -243,7 +246,7 @@ class SubscriberStore(StoreBase):
     def unsubscribe(self, *, key: str | None = None, email: str | None = None) -> str | None:
         """Mark the subscriber with this key (or, for a link from before keys, this address)
         unsubscribed, in one statement; their address, or ``None`` when nobody has it."""
-        values = {"left": SubscriberStatus.UNSUBSCRIBED.value, "now": datetime.now(UTC)}
+        values = {"left": SubscriberStatus.UNSUBSCRIBED.value, "now": datetime.now(UTC), "why": LEFT_BY_LINK}
         with self.begin() as conn:
             if key is not None:
                 found = conn.scalar(_LEAVE_BY_KEY, {**values, "which": key})
@@ -255,6 +258,16 @@ class SubscriberStore(StoreBase):
 # Built once: a request of the readers' links runs one of these, and nothing else.
 _BY_EMAIL = select(_S).where(_S.c.email == bindparam("who"))
 _BY_KEY = select(_S).where(_S.c.key == bindparam("which"))
-_LEAVE = update(_S).values(status=bindparam("left"), updated=bindparam("now")).returning(_S.c.email)
+LEFT_BY_LINK = "unsubscribed by the link in an email"
+_LEAVE = (
+    update(_S)
+    .values(
+        status=bindparam("left"),
+        status_reason=bindparam("why"),
+        status_changed=bindparam("now"),
+        updated=bindparam("now"),
+    )
+    .returning(_S.c.email)
+)
 _LEAVE_BY_KEY = _LEAVE.where(_S.c.key == bindparam("which"))
 _LEAVE_BY_EMAIL = _LEAVE.where(_S.c.email == bindparam("who"))
