@@ -10,6 +10,7 @@ import pytest
 
 from digest.store import Store, open_store
 from pg_server import Cluster, cluster
+from smtpd_helpers import Server, smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -91,3 +92,10 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield drv
     finally:
         drv.quit()
+
+
+@pytest.fixture
+def smtpd() -> Iterator[Server]:
+    """A real SMTP server (aiosmtpd) on loopback that records what it accepts."""
+    with smtp_server() as server:
+        yield server

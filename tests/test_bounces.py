@@ -15,7 +15,6 @@ import email.policy
 import json
 import mailbox
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from digest.desk import create_app
 from digest.models import Subscriber, SubscriberStatus
 from digest.store import Store, open_store, schema
 from imapd_helpers import imap_server
-from smtpd_helpers import Server, smtp_server
+from smtpd_helpers import Server
 from store_helpers import settle
 from test_serve import digest_serve, status
 
@@ -268,12 +267,6 @@ TAKEN_OFF = {
     "exch@e.example": "bounced",
     "angry@h.example": "unsubscribed",
 }
-
-
-@pytest.fixture
-def smtpd() -> Iterator[Server]:
-    with smtp_server() as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,10 +16,8 @@ import json
 import re
 import shutil
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +31,7 @@ from click.testing import CliRunner
 from markupsafe import escape
 from starlette.testclient import TestClient
 
+from asgi_helpers import serving
 from digest import editing, tokens
 from digest.cli import main
 from digest.config import DeskConfig, Settings, load_config
@@ -649,28 +648,6 @@ def test_one_prepare_or_send_at_a_time(client: TestClient, store: Store, outbox:
 
 
 # -- long work runs off the event loop --------------------------------------------------------
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app under a real uvicorn server on a free loopback port, in a thread; yields its URL."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "uvicorn stopped before it started"
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 class GatedLLM:

@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,7 @@ from click.testing import CliRunner
 
 from digest.cli import main
 from digest.store import open_store
-from smtpd_helpers import Server, smtp_server
-
-
-@pytest.fixture
-def smtpd() -> Iterator[Server]:
-    with smtp_server() as server:
-        yield server
+from smtpd_helpers import Server
 
 
 @pytest.fixture

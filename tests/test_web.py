@@ -9,8 +9,6 @@ token set, to show that readers never meet the desk's login.
 
 from __future__ import annotations
 
-import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ import pytest
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
+from asgi_helpers import serving
 from digest import tokens
 from digest.config import FeedConfig, RenderConfig, Settings
 from digest.desk import create_app
@@ -28,7 +27,6 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store import Store
 from digest.store.subscribers import LEFT_BY_LINK
 from digest.web import MAX_BODY, link_paths, reader_app
-from smtpd_helpers import free_port
 from test_tokens import legacy
 
 SECRET = b"test-secret"
@@ -42,28 +40,6 @@ SETTINGS = Settings(
     ),
     feeds=(FeedConfig(url="w.xml", topic="World"), FeedConfig(url="s.xml", topic="Science")),
 )
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app under a real uvicorn server on a free loopback port, in a thread; yields its URL."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "uvicorn stopped before it started"
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def _checked(response: httpx.Response) -> tuple[int, str]:

@@ -97,10 +97,7 @@ def list_(status: str | None, as_json: bool, config_path: Path | None, db: str |
 @handle_errors
 def unsubscribe(email: str, config_path: Path | None, db: str | None) -> None:
     """Mark EMAIL unsubscribed: it gets nothing more, and no import brings it back."""
-    try:
-        address = normalize_email(email)
-    except ValueError as exc:
-        raise InputError(f"{email!r}: {exc}") from exc
+    address = _address(email)
     used = setup(config_path, db, store_only=True)
     with used.open() as store:
         why = "unsubscribed by an editor (digest subscribers unsubscribe)"
@@ -119,10 +116,7 @@ def reactivate(email: str, actor: str, config_path: Path | None, db: str | None)
     """Put EMAIL back on the list after a bounce or a complaint (an editor's decision: the
     mailbox works again, the complaint was a mistake). Its count of bounces starts again.
     Someone who unsubscribed by their own hand is not put back: only they may subscribe again."""
-    try:
-        address = normalize_email(email)
-    except ValueError as exc:
-        raise InputError(f"{email!r}: {exc}") from exc
+    address = _address(email)
     used = setup(config_path, db, store_only=True)
     with used.open() as store:
         was = store.reactivate(address, actor=actor)
@@ -134,3 +128,11 @@ def reactivate(email: str, actor: str, config_path: Path | None, db: str | None)
                 f"{address}: {found.status.value}, not taken off the list by a bounce or a complaint"
             )
     console().print(f"{escape(address)}: active again (was: {escape(was)})")
+
+
+def _address(email: str) -> str:
+    """EMAIL as the store keeps it; a one-line error when it is no address."""
+    try:
+        return normalize_email(email)
+    except ValueError as exc:
+        raise InputError(f"{email!r}: {exc}") from exc
