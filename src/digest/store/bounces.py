@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
 
 from ..bounces import Finding, Kind, Report
 from ..models import SubscriberStatus
 from . import schema
-from ._sql import insert_ignore
-from .base import StoreBase
+from ._sql import db_now, insert_ignore
+from .base import StoreBase, chunks
 
 _B = schema.bounce_events
 _S = schema.subscribers
 _D = schema.deliveries
 _SUPPRESSING = (Kind.HARD, Kind.SOFT, Kind.COMPLAINT)
+COMPLAINED = "complaint: "  # how the reason of a reader unsubscribed by a complaint begins
 
 # Above these, the big mailbox providers start to distrust a sender (Gmail's and Yahoo's rules
 # for bulk senders keep complaints under 0.3%; the ESPs warn long before).
@@ -88,8 +89,8 @@ class BounceStore(StoreBase):
     ) -> Processed:
         """Record what one returned message says, and act on it, in one transaction."""
         done = Processed()
-        now = datetime.now(UTC)
         with self.begin() as conn:
+            now = db_now(conn)  # one clock for every machine on the store
             for position, finding in enumerate(report.findings):
                 email = self._match(conn, finding)
                 edition = finding.edition or (email and self._last_sent(conn, email, report.received))
@@ -120,7 +121,8 @@ class BounceStore(StoreBase):
                 elif email and kind in _SUPPRESSING:
                     if edition and not finding.edition:
                         finding = replace(finding, edition=edition)
-                    outcome = self._act(conn, email, finding, hard_after=hard_after, soft_after=soft_after)
+                    limits = {"hard_after": hard_after, "soft_after": soft_after}
+                    outcome = self._act(conn, email, finding, now=now, **limits)
                     if outcome:
                         done.suppressed.append((email, *outcome))
         return done
@@ -150,7 +152,14 @@ class BounceStore(StoreBase):
         return None if found is None else str(found)
 
     def _act(
-        self, conn: Connection, email: str, finding: Finding, *, hard_after: int, soft_after: int
+        self,
+        conn: Connection,
+        email: str,
+        finding: Finding,
+        *,
+        now: datetime,
+        hard_after: int,
+        soft_after: int,
     ) -> tuple[str, str] | None:
         """Suppress the subscriber when this finding tips them over; (status, why) when it did."""
         since = conn.scalar(select(_S.c.status_changed).where(_S.c.email == email))
@@ -159,25 +168,25 @@ class BounceStore(StoreBase):
             mine.append(_B.c.recorded > since)
         edition = f" (edition {finding.edition})" if finding.edition else ""
         if finding.kind is Kind.COMPLAINT:
-            why = f"complaint: {finding.diagnostic or 'marked as spam'}{edition}"
-            return self._suppress(conn, email, SubscriberStatus.UNSUBSCRIBED, why)
+            why = f"{COMPLAINED}{finding.diagnostic or 'marked as spam'}{edition}"
+            return self._suppress(conn, email, SubscriberStatus.UNSUBSCRIBED, why, now)
         if finding.kind is Kind.HARD:
             n = conn.scalar(select(func.count()).select_from(_B).where(*mine)) or 0
             if n >= hard_after:
-                return self._suppress(
-                    conn, email, SubscriberStatus.BOUNCED, f"hard bounce: {finding.diagnostic}{edition}"
-                )
+                why = f"hard bounce: {finding.diagnostic}{edition}"
+                return self._suppress(conn, email, SubscriberStatus.BOUNCED, why, now)
             return None
         editions = conn.scalar(select(func.count(func.distinct(_B.c.edition_id))).where(*mine)) or 0
         if editions >= soft_after:
             why = f"soft bounces in {editions} editions, the last: {finding.diagnostic}{edition}"
-            return self._suppress(conn, email, SubscriberStatus.BOUNCED, why)
+            return self._suppress(conn, email, SubscriberStatus.BOUNCED, why, now)
         return None
 
     @staticmethod
-    def _suppress(conn: Connection, email: str, status: SubscriberStatus, why: str) -> tuple[str, str] | None:
+    def _suppress(
+        conn: Connection, email: str, status: SubscriberStatus, why: str, now: datetime
+    ) -> tuple[str, str] | None:
         """Take an active subscriber off the list, saying why; ``None`` if they were off already."""
-        now = datetime.now(UTC)
         res = conn.execute(
             update(_S)
             .where(_S.c.email == email, _S.c.status == SubscriberStatus.ACTIVE.value)
@@ -200,10 +209,10 @@ class BounceStore(StoreBase):
                 return None
             complained = row.status == SubscriberStatus.UNSUBSCRIBED.value and (
                 row.status_reason or ""
-            ).startswith("complaint")
+            ).startswith(COMPLAINED)
             if row.status != SubscriberStatus.BOUNCED.value and not complained:
                 return None
-            now = datetime.now(UTC)
+            now = db_now(conn)
             conn.execute(
                 update(_S)
                 .where(_S.c.email == email)
@@ -219,14 +228,16 @@ class BounceStore(StoreBase):
 
     def suppression_reasons(self, emails: Iterable[str]) -> dict[str, str]:
         """Why each of these subscribers has their status (those with a reason on record)."""
-        wanted = list(emails)
+        found: dict[str, str] = {}
         with self.begin() as conn:
-            rows = conn.execute(
-                select(_S.c.email, _S.c.status_reason).where(
-                    _S.c.email.in_(wanted), _S.c.status_reason.is_not(None)
+            for part in chunks(list(emails)):
+                rows = conn.execute(
+                    select(_S.c.email, _S.c.status_reason).where(
+                        _S.c.email.in_(part), _S.c.status_reason.is_not(None)
+                    )
                 )
-            )
-            return {r.email: r.status_reason for r in rows}
+                found.update((r.email, r.status_reason) for r in rows)
+        return found
 
     def bounce_rates(self, edition_ids: Iterable[str]) -> list[Rates]:
         """Each edition's readers mailed, and of them how many bounced for good (a reply of a
