@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from .common import config_option, console, handle_errors, setup, store_db_option
 
@@ -59,13 +60,18 @@ def bounces(
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)  # a detector's traceback is noise here
     used = setup(config_path, db, store_only=True)
     cfg = used.settings.bounces
+    limits = {"hard_after": cfg.hard_after, "soft_after": cfg.soft_after}
     done, read = Processed(), 0
-    with used.open(announce=not as_json) as store:
-        for returned in _messages(mbox, maildir, imap, used.settings.bounces.imap_password_env):
-            report = read_report(returned.raw)
-            limits = {"hard_after": cfg.hard_after, "soft_after": cfg.soft_after}
-            done.add(store.record_report(report, source=returned.where, **limits))
+    columns = (TextColumn("Reading returned mail"), SpinnerColumn(), TextColumn("{task.completed} messages"))
+    with (
+        used.open(announce=not as_json) as store,
+        Progress(*columns, console=console(), disable=as_json, transient=True) as bars,
+    ):
+        task = bars.add_task("read", total=None)
+        for returned in _messages(mbox, maildir, imap, cfg.imap_password_env):
+            done.add(store.record_report(read_report(returned.raw), source=returned.where, **limits))
             read += 1
+            bars.advance(task)
     _show(done, read, str(chosen[0]), as_json)
 
 
