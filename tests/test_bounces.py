@@ -164,8 +164,16 @@ def test_a_report_without_its_edition_answers_the_last_one_sent(
             report(f"x{n}", Finding(Kind.SOFT, "soft@x.example", None, None, "452 full")), source="t"
         )
     assert done.suppressed == []  # all three answered 9 June: one edition
-    assert [r.edition_id for r in store.bounce_rates(["2027-06-09"])] == ["2027-06-09"]
     assert status_of(store, "soft@x.example") is SubscriberStatus.ACTIVE
+    # with soft bounces of 7 and 8 June, three editions: so those three were counted as 9 June's
+    store.record_report(
+        report("x7", Finding(Kind.SOFT, "soft@x.example", None, "2027-06-07", "452")), source="t"
+    )
+    assert status_of(store, "soft@x.example") is SubscriberStatus.ACTIVE
+    done = store.record_report(
+        report("x8", Finding(Kind.SOFT, "soft@x.example", None, "2027-06-08", "452")), source="t"
+    )
+    assert [(e, s) for e, s, _ in done.suppressed] == [("soft@x.example", "bounced")]
 
 
 def test_a_complaint_unsubscribes_at_once(store: Store, readers: dict[str, str]) -> None:

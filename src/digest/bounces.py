@@ -22,8 +22,6 @@ from email.message import EmailMessage, Message
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
-from flufl.bounce import all_failures
-
 VERP_PREFIX = "bounces"
 _VERP = re.compile(rf"{VERP_PREFIX}\+(?P<key>[a-z2-7]{{8,64}})-(?P<day>\d{{8}})@", re.IGNORECASE)
 EDITION_ID = re.compile(r"<?(\d{4}-\d{2}-\d{2})\.[0-9a-f]+@")  # our Message-IDs start with the day
@@ -186,7 +184,10 @@ def _severity(status: str, diagnostic: str) -> Kind:
 
 
 def _detected(raw: bytes, key: str | None, edition: str | None) -> list[Finding]:
-    """Older, non-standard bounces, read by flufl.bounce's detectors."""
+    """Older, non-standard bounces, read by flufl.bounce's detectors (imported here: rendering
+    an email needs this module's VERP address, not its detectors)."""
+    from flufl.bounce import all_failures
+
     legacy = email.message_from_bytes(raw)  # the detectors read compat32 messages
     try:
         temporary, permanent = all_failures(legacy)

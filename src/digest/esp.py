@@ -49,6 +49,10 @@ class Unrecognised:
     why: str
     report_id: str  # made of the body's bytes: the same body is recorded once
 
+    def as_report(self) -> Report:
+        """What is recorded of it: one unrecognised finding, under its id."""
+        return Report(self.report_id, None, (Finding(Kind.UNRECOGNISED),), self.why)
+
 
 @dataclass(frozen=True, slots=True)
 class Confirmation:

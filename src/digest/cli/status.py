@@ -89,9 +89,10 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     used = setup(config_path, db, store_only=True)
     s = used.settings
     names = feed_names(s)
+    now = datetime.now(UTC)
     try:
         with used.open(announce=not as_json, read_only=True) as store:
-            facts = Facts.read(store, limit, s, datetime.now(UTC))
+            facts = Facts.read(store, limit, s, now)
     except StoreMissing:  # nothing has run here yet; a read-only command creates nothing
         facts = Facts()
         if not as_json:
@@ -205,7 +206,7 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
     if runs:
         out.print(t)
     if facts.waves:
-        out.print(_waves_table(facts.wave_day or "", facts.waves, s.zone))
+        out.print(_waves_table(facts.wave_day or "", facts.waves, s.zone, now))
     if workers:
         out.print(_workers_table(workers))
     if reviews:
@@ -231,10 +232,9 @@ def status(config_path: Path | None, db: str | None, limit: int, as_json: bool) 
         out.print(_feeds_table(feeds.values(), names))
 
 
-def _waves_table(day: str, waves: Iterable[Wave], zone: ZoneInfo) -> Table:
+def _waves_table(day: str, waves: Iterable[Wave], zone: ZoneInfo, now: datetime) -> Table:
     """Local-time sending: the edition's waves, each at its readers' morning; those that left
     with what they delivered, the next marked."""
-    now = datetime.now(UTC)
     upcoming = [w.at for w in waves if w.at > now]
     table = Table(title=f"Waves of edition {day} (each reader at the send time in their own zone)")
     for col in ("leaves", "here", "readers in", "sent", "pending", "missed"):

@@ -113,12 +113,6 @@ def _open_clause(head: str) -> bool:
     return bool(opened) and not _FINITE.search(head[opened[-1] :])
 
 
-def _ends_in_clause(head: str) -> bool:
-    """Whether a cut after ``head`` leaves it ending in its clause, not in an appositive that
-    the tail was part of ("…in October, the fastest growth | since records began")."""
-    return "," not in head or _FINITE.search(head.rsplit(",", 1)[1]) is not None
-
-
 def split(sentence: str) -> Split:
     """The main clause of ``sentence`` and the statements its subordinate clauses carry.
 

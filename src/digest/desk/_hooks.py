@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ..bounces import Finding, Kind, Report
+from ..bounces import Report
 from ..config import Settings
 from ..esp import Confirmation, Ignored, Unrecognised, read_hook
 from ..store import Store
@@ -74,7 +74,7 @@ class BounceHook:
             return _answer(200, "subscription confirmation logged: open its SubscribeURL to confirm")
         if isinstance(hook, Ignored):
             return _answer(200, f"nothing to do for {hook.what}")
-        report = hook if isinstance(hook, Report) else _unrecognised(hook)
+        report = hook if isinstance(hook, Report) else hook.as_report()
         done = await anyio.to_thread.run_sync(self._record, report)
         if isinstance(hook, Unrecognised):
             return _answer(422, f"unrecognised: {hook.why}", done=done)
@@ -84,10 +84,6 @@ class BounceHook:
         return self._store.record_report(
             report, source="webhook", hard_after=self._cfg.hard_after, soft_after=self._cfg.soft_after
         )
-
-
-def _unrecognised(hook: Unrecognised) -> Report:
-    return Report(hook.report_id, None, (Finding(Kind.UNRECOGNISED),), hook.why)
 
 
 def _answer(

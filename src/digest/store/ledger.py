@@ -22,6 +22,7 @@ from ..serialize import edition_from_dict, edition_to_dict
 from . import schema
 from ._sql import db_now, insert_ignore, insert_ignore_from, lock_for_update
 from .base import StoreBase, chunks, utc
+from .subscribers import count_hard_failure
 
 _D = schema.deliveries
 _R = schema.runs
@@ -306,7 +307,9 @@ class LedgerStore(StoreBase):
                         .values(hard_failures=0)
                     )
             for o in hard:
-                if self._count_hard_failure(conn, o, bounce_after=bounce_after, now=now):
+                said = " ".join(str(x) for x in (o.code, o.reason) if x) or "permanent failure"
+                why = f"refused when sent (edition {o.edition_id}): {said}"
+                if count_hard_failure(conn, o.email, bounce_after=bounce_after, now=now, why=why):
                     bounced += 1
             sent_n = sum(1 for g in by_edition.values() for o in g if o.state is DeliveryState.SENT)
             failed_n = sum(1 for g in by_edition.values() for o in g if o.state is DeliveryState.FAILED)
@@ -336,22 +339,6 @@ class LedgerStore(StoreBase):
             )
             held.update({r.email: bool(r.permanent) for r in rows})
         return held
-
-    @staticmethod
-    def _count_hard_failure(conn: Connection, o: Outcome, *, bounce_after: int, now: datetime) -> bool:
-        """One atomic increment of the subscriber's hard failures; True when it bounced them."""
-        email = o.email
-        conn.execute(
-            update(_S).where(_S.c.email == email).values(hard_failures=_S.c.hard_failures + 1, updated=now)
-        )
-        said = " ".join(str(x) for x in (o.code, o.reason) if x)
-        why = f"refused when sent (edition {o.edition_id}): {said or 'permanent failure'}"
-        res = conn.execute(
-            update(_S)
-            .where(_S.c.email == email, _S.c.status == "active", _S.c.hard_failures >= bounce_after)
-            .values(status="bounced", status_reason=why[:2000], status_changed=now)
-        )
-        return bool(res.rowcount)
 
     def release_claims(self, worker_id: str, edition_id: str) -> int:
         """Give back the worker's claims on the edition that it did not send (it stopped, or

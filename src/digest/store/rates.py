@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from . import schema
 from ._sql import db_now, insert_ignore, lock_for_update, upsert
@@ -61,10 +61,3 @@ class RateStore(StoreBase):
             total -= n
             at = max(at, (utc(minute) or at) + window + MINUTE)
         return at
-
-    def sent_in_window(self, key: str, window: timedelta) -> int:
-        """Slots booked in the last ``window`` (``digest status``)."""
-        with self.begin() as conn:
-            since = db_now(conn) - window - MINUTE
-            total = select(func.coalesce(func.sum(_M.c.count), 0)).where(_M.c.key == key, _M.c.minute > since)
-            return int(conn.scalar(total) or 0)

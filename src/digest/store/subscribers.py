@@ -54,6 +54,24 @@ def _subscriber(r: Any) -> Subscriber:
     )
 
 
+def count_hard_failure(conn: Connection, email: str, *, bounce_after: int, now: datetime, why: str) -> bool:
+    """One atomic increment of the subscriber's permanent failures; at ``bounce_after`` an
+    active subscriber is marked bounced, with ``why``. True when this bounced them."""
+    conn.execute(
+        update(_S).where(_S.c.email == email).values(hard_failures=_S.c.hard_failures + 1, updated=now)
+    )
+    res = conn.execute(
+        update(_S)
+        .where(
+            _S.c.email == email,
+            _S.c.status == SubscriberStatus.ACTIVE.value,
+            _S.c.hard_failures >= bounce_after,
+        )
+        .values(status=SubscriberStatus.BOUNCED.value, status_reason=why[:2000], status_changed=now)
+    )
+    return bool(res.rowcount)
+
+
 class SubscriberStore(StoreBase):
     def merge_subscribers(
         self,
@@ -198,26 +216,12 @@ class SubscriberStore(StoreBase):
             )
             return bool(res.rowcount > 0)
 
-    def record_hard_failure(self, email: str, *, bounce_after: int) -> bool:
-        """Count a permanent failure; mark the subscriber bounced at ``bounce_after``. True if
-        bounced. One atomic increment: two workers counting at once lose no count."""
+    def record_hard_failure(self, email: str, *, bounce_after: int, why: str = "refused when sent") -> bool:
+        """Count a permanent failure; mark the subscriber bounced at ``bounce_after``, with
+        ``why``. True if this bounced them. One atomic increment: two workers counting at once
+        lose no count."""
         with self.begin() as conn:
-            res = conn.execute(
-                update(_S)
-                .where(_S.c.email == email)
-                .values(hard_failures=_S.c.hard_failures + 1, updated=datetime.now(UTC))
-            )
-            if not res.rowcount:
-                return False
-            n = conn.scalar(select(_S.c.hard_failures).where(_S.c.email == email)) or 0
-            if n < bounce_after:
-                return False
-            conn.execute(
-                update(_S)
-                .where(_S.c.email == email, _S.c.status == SubscriberStatus.ACTIVE.value)
-                .values(status=SubscriberStatus.BOUNCED.value)
-            )
-            return True
+            return count_hard_failure(conn, email, bounce_after=bounce_after, now=datetime.now(UTC), why=why)
 
     def set_subscriber_topics(self, email: str, topics: frozenset[str]) -> bool:
         """Set the sections one subscriber gets (empty: all); False when the address is unknown."""

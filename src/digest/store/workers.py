@@ -141,17 +141,6 @@ class WorkerStore(StoreBase):
         )
         return int(res.rowcount or 0)
 
-    def count_worker_outcomes(self, worker_id: str, *, sent: int, failed: int) -> None:
-        """Add to the worker's share (``digest status``); one atomic increment."""
-        if not (sent or failed):
-            return
-        with self.begin() as conn:
-            conn.execute(
-                update(_W)
-                .where(_W.c.id == worker_id)
-                .values(sent=_W.c.sent + sent, failed=_W.c.failed + failed)
-            )
-
     def workers(self, *, limit: int = 20) -> list[WorkerRecord]:
         """The latest workers first; a running worker whose lease ran out shows as dead."""
         holding = (
